@@ -1,0 +1,23 @@
+"""Checklists as data: YAML files validated into immutable Catalog objects."""
+
+from mission_control.catalog.loader import (
+    DEFAULT_CATALOG_PATH,
+    EFFORTS,
+    Catalog,
+    CatalogError,
+    Category,
+    Item,
+    load_catalog,
+    load_default_catalog,
+)
+
+__all__ = [
+    "DEFAULT_CATALOG_PATH",
+    "EFFORTS",
+    "Catalog",
+    "CatalogError",
+    "Category",
+    "Item",
+    "load_catalog",
+    "load_default_catalog",
+]

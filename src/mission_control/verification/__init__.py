@@ -1,0 +1,1 @@
+"""Read-only AWS verification: collectors fetch once, probes judge the collected facts."""

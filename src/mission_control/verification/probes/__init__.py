@@ -1,0 +1,1 @@
+"""One probe module per catalog category; importing this package registers them all."""

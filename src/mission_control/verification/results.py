@@ -1,0 +1,36 @@
+"""The outcome of one probe: a status the dashboard can show and the facts that decided it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    VERIFIED = "verified"
+    FAILING = "failing"
+    ERROR = "error"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """`summary` is one human sentence; `facts` is JSON-serialisable detail behind it."""
+
+    item_id: str
+    status: Status
+    summary: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def verified(item_id: str, summary: str, **facts: Any) -> ProbeResult:
+    return ProbeResult(item_id, Status.VERIFIED, summary, facts)
+
+
+def failing(item_id: str, summary: str, **facts: Any) -> ProbeResult:
+    return ProbeResult(item_id, Status.FAILING, summary, facts)
+
+
+def errored(item_id: str, summary: str, **facts: Any) -> ProbeResult:
+    return ProbeResult(item_id, Status.ERROR, summary, facts)
