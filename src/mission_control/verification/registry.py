@@ -1,18 +1,23 @@
-"""The probe registry: a dict filled by a decorator, so adding a probe is adding one function.
+"""The probe and collector registries: dicts filled by decorators.
 
-A probe is a pure function of the environment's configuration and the snapshots of the collectors
-it names; it never calls AWS itself. It declares the IAM actions its collectors need on its behalf,
-and `mission-control iam-policy` is the union of those declarations.
+Adding a checklist item's proof is adding one probe function (and, for a new AWS service, one
+collector). A probe is a pure function of the environment's configuration and the snapshots of the
+collectors it names; it never calls AWS itself. It declares the IAM actions its collectors perform on
+its behalf, and `mission-control iam-policy` is the union of those declarations.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mission_control.verification.results import ProbeResult
 
 ProbeFunction = Callable[..., ProbeResult]
+CollectorFunction = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,12 @@ class Probe:
 
 
 PROBES: dict[str, Probe] = {}
+COLLECTORS: dict[str, CollectorFunction] = {}
 
 
-def probe(item_id: str, *, collectors: tuple[str, ...], actions: tuple[str, ...]) -> Callable[[ProbeFunction], ProbeFunction]:
+def probe(
+    item_id: str, *, collectors: tuple[str, ...], actions: tuple[str, ...]
+) -> Callable[[ProbeFunction], ProbeFunction]:
     """Register `evaluate(config, **snapshots)` as the probe proving catalog item `item_id`."""
 
     def register(evaluate: ProbeFunction) -> ProbeFunction:
@@ -36,3 +44,24 @@ def probe(item_id: str, *, collectors: tuple[str, ...], actions: tuple[str, ...]
         return evaluate
 
     return register
+
+
+def collector(name: str) -> Callable[[CollectorFunction], CollectorFunction]:
+    """Register `collect(config, clients) -> snapshot` under `name`, which probes cite."""
+
+    def register(collect: CollectorFunction) -> CollectorFunction:
+        if name in COLLECTORS:
+            raise ValueError(f"collector {name} registered twice")
+        COLLECTORS[name] = collect
+        return collect
+
+    return register
+
+
+def load_all() -> None:
+    """Import every collector and probe module so their decorators run."""
+    from mission_control.verification import collectors, probes
+
+    for package in (collectors, probes):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
