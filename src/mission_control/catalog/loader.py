@@ -130,7 +130,9 @@ def _item(entry: Any, category_id: str, category_where: str, position: int) -> I
     effort = _text(entry, "effort", where)
     if effort not in EFFORTS:
         raise CatalogError(f"{where}: effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
-    return Item(item_id, _text(entry, "title", where), _text(entry, "description", where), effort, category_id)
+    return Item(
+        item_id, _text(entry, "title", where), _text(entry, "description", where), effort, category_id
+    )
 
 
 def _text(mapping: dict[str, Any], key: str, where: str) -> str:

@@ -34,3 +34,8 @@ def failing(item_id: str, summary: str, **facts: Any) -> ProbeResult:
 
 def errored(item_id: str, summary: str, **facts: Any) -> ProbeResult:
     return ProbeResult(item_id, Status.ERROR, summary, facts)
+
+
+def not_configured(item_id: str, key: str, environment: str) -> ProbeResult:
+    """A probe whose configuration key is unset fails (it proves nothing) and says what to set."""
+    return failing(item_id, f"not configured: set {key} in [environments.{environment}]")

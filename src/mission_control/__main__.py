@@ -1,0 +1,5 @@
+"""`python -m mission_control` is the `mission-control` command."""
+
+from mission_control.cli import app
+
+app()

@@ -1,0 +1,6 @@
+"""Every table, imported in one place so Alembic and create-time code see the whole schema."""
+
+from mission_control.identity.models import ApiToken, User, WebSession
+from mission_control.progress.models import AuditEvent, Environment, ItemState
+
+__all__ = ["ApiToken", "AuditEvent", "Environment", "ItemState", "User", "WebSession"]

@@ -1,0 +1,1 @@
+"""The built-in demo: an embedded moto server seeded with a half-ready spaceduck estate."""

@@ -1,0 +1,1 @@
+"""Item state per environment, owners, notes, and the append-only audit trail."""

@@ -1,0 +1,129 @@
+"""The checklist as shown: catalog items joined with their state, and the counters derived from it.
+
+One function computes every counter, so the page, the API, the CLI and exports cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mission_control.catalog import Catalog, Category, Item
+from mission_control.progress.models import ItemState
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: Item
+    checked: bool
+    checked_by: str | None
+    checked_at: datetime | None
+    owner: str | None
+    note: str
+    version: int
+
+    @property
+    def done(self) -> bool:
+        return self.checked
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.item.id,
+            "title": self.item.title,
+            "description": self.item.description,
+            "category": self.item.category,
+            "effort": self.item.effort,
+            "checked": self.checked,
+            "checked_by": self.checked_by,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "owner": self.owner,
+            "note": self.note,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    category: Category
+    items: tuple[ItemView, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for item in self.items if item.done)
+
+    @property
+    def complete(self) -> bool:
+        """Complete only when it has items and all are done (the seed got this wrong)."""
+        return self.total > 0 and self.completed == self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.category.id,
+            "name": self.category.name,
+            "icon": self.category.icon,
+            "complete": self.complete,
+            "completed": self.completed,
+            "total": self.total,
+            "items": [item.to_dict() for item in self.items],
+        }
+
+
+@dataclass(frozen=True)
+class ChecklistView:
+    environment: str
+    catalog: Catalog
+    categories: tuple[CategoryView, ...]
+
+    @property
+    def items(self) -> tuple[ItemView, ...]:
+        return tuple(item for category in self.categories for item in category.items)
+
+    @property
+    def total(self) -> int:
+        return sum(category.total for category in self.categories)
+
+    @property
+    def completed(self) -> int:
+        return sum(category.completed for category in self.categories)
+
+    @property
+    def percent(self) -> int:
+        """Whole percent, rounded down: 19 of 20 is 95%, and 100% means everything."""
+        return self.completed * 100 // self.total if self.total else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "checklist": self.catalog.id,
+            "total": self.total,
+            "completed": self.completed,
+            "percent": self.percent,
+            "categories": [category.to_dict() for category in self.categories],
+        }
+
+
+def build_checklist_view(
+    catalog: Catalog, environment: str, states: Mapping[str, ItemState]
+) -> ChecklistView:
+    def view(item: Item) -> ItemView:
+        state = states.get(item.id)
+        if state is None:
+            return ItemView(item, False, None, None, None, "", 0)
+        return ItemView(
+            item, state.checked, state.checked_by, state.checked_at, state.owner, state.note, state.version
+        )
+
+    return ChecklistView(
+        environment,
+        catalog,
+        tuple(
+            CategoryView(category, tuple(view(item) for item in category.items))
+            for category in catalog.categories
+        ),
+    )

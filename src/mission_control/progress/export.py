@@ -1,0 +1,90 @@
+"""Exports of one environment's checklist: Markdown for people, JSON and CSV for machines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from mission_control.progress.checklist import ChecklistView
+
+FORMATS = ("md", "json", "csv")
+
+
+def render(checklist: ChecklistView, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(checklist.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        return _csv(checklist)
+    if fmt == "md":
+        return _markdown(checklist)
+    raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def _csv(checklist: ChecklistView) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "environment",
+            "id",
+            "category",
+            "title",
+            "effort",
+            "checked",
+            "checked_by",
+            "checked_at",
+            "owner",
+            "note",
+        ]
+    )
+    for category in checklist.categories:
+        for entry in category.items:
+            row = entry.to_dict()
+            writer.writerow(
+                [
+                    checklist.environment,
+                    row["id"],
+                    category.category.name,
+                    row["title"],
+                    row["effort"],
+                    "yes" if row["checked"] else "no",
+                    row["checked_by"] or "",
+                    row["checked_at"] or "",
+                    row["owner"] or "",
+                    row["note"],
+                ]
+            )
+    return buffer.getvalue()
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _markdown(checklist: ChecklistView) -> str:
+    lines = [
+        f"# {checklist.catalog.icon} {checklist.catalog.title} — {checklist.environment}",
+        "",
+        f"**{checklist.completed} / {checklist.total} complete** · overall completion {checklist.percent}%",
+        "",
+    ]
+    for category in checklist.categories:
+        done = " · ✅ Category complete" if category.complete else ""
+        lines += [
+            f"## {category.category.icon} {category.category.name} ({category.completed}/{category.total}){done}",
+            "",
+        ]
+        lines += ["| Done | Item | Effort | Owner | Ticked by | Note |", "|---|---|---|---|---|---|"]
+        for entry in category.items:
+            ticked = (
+                f"{entry.checked_by} ({entry.checked_at:%Y-%m-%d})"
+                if entry.checked and entry.checked_at
+                else ""
+            )
+            lines.append(
+                f"| {'☑' if entry.checked else '☐'} | {_markdown_cell(entry.item.title)} | {entry.item.effort} "
+                f"| {_markdown_cell(entry.owner or '')} | {_markdown_cell(ticked)} | {_markdown_cell(entry.note)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

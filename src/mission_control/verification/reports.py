@@ -1,0 +1,120 @@
+"""Render a verification report for people (terminal table, Markdown) and for tools (JSON, JUnit XML)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+from rich.markup import escape
+from rich.table import Table
+
+from mission_control.catalog import Catalog
+from mission_control.verification.results import ProbeResult, Status
+from mission_control.verification.runner import VerificationReport
+
+STATUS_ICONS = {Status.VERIFIED: "✅", Status.FAILING: "❌", Status.ERROR: "⚠️", Status.MANUAL: "📝"}
+_STATUS_STYLES = {
+    Status.VERIFIED: "green",
+    Status.FAILING: "red",
+    Status.ERROR: "yellow",
+    Status.MANUAL: "dim",
+}
+_JUNIT_ELEMENTS = {Status.FAILING: "failure", Status.ERROR: "error", Status.MANUAL: "skipped"}
+# Characters XML 1.0 cannot carry even escaped; AWS messages should never hold them, but one would
+# otherwise make the whole JUnit file unreadable to CI.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def to_json(report: VerificationReport, catalog: Catalog) -> str:
+    return json.dumps(report.to_dict(catalog), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_junit(report: VerificationReport, catalog: Catalog) -> str:
+    """One testcase per item, grouped by category, so CI shows failing items as failed tests."""
+    summary = report.summary
+    suites = ET.Element("testsuites", name=report.checklist)
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"{report.checklist} ({report.environment})",
+        tests=str(summary["total"]),
+        failures=str(summary["failing"]),
+        errors=str(summary["error"]),
+        skipped=str(summary["manual"]),
+        timestamp=report.generated_at.isoformat(),
+    )
+    for result in report.results:
+        item = catalog.item(result.item_id)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=item.category if item else "",
+            name=_xml_text(f"{result.item_id}: {item.title}" if item else result.item_id),
+        )
+        element = _JUNIT_ELEMENTS.get(result.status)
+        if element:
+            outcome = ET.SubElement(case, element, message=_xml_text(result.summary))
+            if result.facts:
+                outcome.text = _xml_text(json.dumps(result.facts, indent=2, ensure_ascii=False))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def to_markdown(report: VerificationReport, catalog: Catalog) -> str:
+    summary = report.summary
+    lines = [
+        f"# {catalog.title}: {report.environment}",
+        "",
+        f"{summary['verified']} of {summary['total']} verified · {summary['failing']} failing · "
+        f"{summary['error']} error · {summary['manual']} manual · generated {report.generated_at.isoformat()}",
+        "",
+        "| Status | Item | Category | Summary |",
+        "|---|---|---|---|",
+    ]
+    for result in report.results:
+        item = catalog.item(result.item_id)
+        title = f"{item.title} (`{result.item_id}`)" if item else f"`{result.item_id}`"
+        category = item.category if item else ""
+        lines.append(f"| {_status_label(result)} | {_cell(title)} | {category} | {_cell(result.summary)} |")
+    return "\n".join(lines) + "\n"
+
+
+def to_table(report: VerificationReport, catalog: Catalog) -> Table:
+    summary = report.summary
+    table = Table(
+        title=escape(f"{catalog.title}: {report.environment}"),
+        caption=f"{summary['verified']}/{summary['total']} verified, {summary['failing']} failing, "
+        f"{summary['error']} error, {summary['manual']} manual",
+    )
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Item")
+    table.add_column("Summary")
+    for result in report.results:
+        item = catalog.item(result.item_id)
+        table.add_row(
+            f"[{_STATUS_STYLES[result.status]}]{_status_label(result)}[/]",
+            f"{escape(item.title)}\n[dim]{result.item_id}[/]" if item else result.item_id,
+            escape(result.summary),
+        )
+    return table
+
+
+RENDERERS: dict[str, Callable[[VerificationReport, Catalog], str]] = {
+    "json": to_json,
+    "junit": to_junit,
+    "markdown": to_markdown,
+}
+
+
+def _status_label(result: ProbeResult) -> str:
+    return f"{STATUS_ICONS[result.status]} {result.status.value}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_ILLEGAL.sub("\ufffd", text)

@@ -1,0 +1,1 @@
+"""The web layer: app factory, authentication dependencies, live events, templates and static files."""

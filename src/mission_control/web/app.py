@@ -1,0 +1,136 @@
+"""The application factory: dependencies are passed in, so tests hand in a real local database."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mission_control import __version__
+from mission_control.catalog import Catalog, load_default_catalog
+from mission_control.db.database import Database
+from mission_control.db.migrate import upgrade
+from mission_control.identity.service import ensure_initial_admin
+from mission_control.progress.service import InvalidInput, NotFound, VersionConflict, ensure_defaults
+from mission_control.settings import Settings
+from mission_control.web.auth import AuthenticationRequired, Forbidden
+from mission_control.web.events import LiveEvents
+from mission_control.web.templating import templates
+
+STATIC = Path(__file__).with_name("static")
+
+
+def prepare_database(database: Database, catalog: Catalog) -> str | None:
+    """Migrate, create the defaults, and return a new admin's password if one had to be made."""
+    upgrade(database)
+    with database.transaction() as session:
+        ensure_defaults(session=session, catalog=catalog)
+        return ensure_initial_admin(session=session)
+
+
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, catalog: Catalog | None = None
+) -> FastAPI:
+    settings = settings or Settings.from_env()
+    database = database or Database(settings.database_url)
+    catalog = catalog or load_default_catalog()
+    live_events = LiveEvents(database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        password = prepare_database(database, catalog)
+        if password:
+            print(
+                f"Created the first user: admin / {password}\n"
+                "This password is shown once; sign in and keep it safe.",
+                file=sys.stderr,
+                flush=True,
+            )
+        await live_events.start()
+        yield
+        await live_events.stop()
+
+    app = FastAPI(
+        title="Mission Control",
+        version=__version__,
+        description="Multi-region readiness, shared, verified and audited.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.catalog = catalog
+    app.state.live_events = live_events
+
+    from mission_control.identity.views import router as identity_router
+    from mission_control.progress.views import api as progress_api
+    from mission_control.progress.views import pages as progress_pages
+
+    app.include_router(identity_router)
+    app.include_router(progress_api)
+    app.include_router(progress_pages)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _install_error_handlers(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "application/json" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_html(request):
+        return templates.TemplateResponse(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+    return JSONResponse({"detail": message}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthenticationRequired)
+    async def authentication_required(request: Request, _: AuthenticationRequired) -> Response:
+        if _wants_html(request) and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        response = JSONResponse({"detail": "authentication required: sign in or send a bearer token"}, 401)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> Response:
+        return _error(request, 403, error.message)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound) -> Response:
+        return _error(request, 404, str(error))
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(request: Request, error: InvalidInput) -> Response:
+        return _error(request, 422, str(error))
+
+    @app.exception_handler(VersionConflict)
+    async def version_conflict(request: Request, error: VersionConflict) -> Response:
+        return _error(request, 409, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        problems = []
+        for detail in error.errors():
+            if detail.get("type") == "json_invalid":
+                position = detail.get("loc", ("body", "?"))[-1]
+                problems.append(f"the body is not valid JSON (problem at character {position})")
+                continue
+            where = ".".join(str(part) for part in detail.get("loc", ()) if part != "body") or "body"
+            problems.append(f"{where}: {detail.get('msg', 'invalid')}")
+        return _error(request, 422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        return _error(request, error.status_code, str(error.detail))
