@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # imported lazily below: `--help` must stay fast
+    from mission_control.db.database import Database
 
 app = typer.Typer(
     help="Take an AWS platform from one region to two, and prove it got there.", no_args_is_help=True
@@ -31,7 +34,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _database():
+def _database(environments: tuple[str, ...] = ()) -> Database:
+    """The migrated database, with `production` and `environments` present."""
     from mission_control.catalog import load_default_catalog
     from mission_control.db.database import Database
     from mission_control.db.migrate import upgrade
@@ -41,22 +45,191 @@ def _database():
     database = Database(Settings.from_env().database_url)
     upgrade(database)
     with database.transaction() as session:
-        ensure_defaults(session=session, catalog=load_default_catalog())
+        ensure_defaults(session=session, catalog=load_default_catalog(), environments=environments)
     return database
+
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port.")]
+
+
+def _configs(path: Path, *, required: bool):
+    """The verification configuration at `path`; exit 2 with the problem if it is invalid."""
+    from mission_control.verification.config import ConfigError, load_config
+
+    if not path.exists() and not required:
+        return {}
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise _fail(str(error)) from error
+
+
+def _run_server(app_instance: object, host: str, port: int) -> None:
+    import uvicorn
+
+    typer.echo(f"Mission Control on http://{host}:{port}/", err=True)
+    uvicorn.run(app_instance, host=host, port=port, timeout_graceful_shutdown=3, log_level="info")  # type: ignore[arg-type]
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Verification configuration (TOML) enabling 'Verify now'.")
+    ] = None,
 ) -> None:
     """Run the dashboard (SQLite by default; MC_DATABASE_URL selects PostgreSQL)."""
-    import uvicorn
-
+    from mission_control.settings import Settings
     from mission_control.web.app import create_app
 
-    typer.echo(f"Mission Control on http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(), host=host, port=port, timeout_graceful_shutdown=3, log_level="info")
+    settings = Settings.from_env()
+    config_path = config or settings.config_path
+    configs = _configs(config_path, required=True) if config_path else {}
+    _run_server(create_app(settings, configs=configs), host, port)
+
+
+@app.command()
+def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Run the dashboard against a built-in sample AWS estate (an embedded moto server): no account needed."""
+    import os
+    import tempfile
+
+    from mission_control.catalog import load_default_catalog
+    from mission_control.db.database import Database
+    from mission_control.demo.estate import demo_config_toml, seed_demo_estate
+    from mission_control.demo.server import start_moto_server
+    from mission_control.settings import Settings
+    from mission_control.verification.aws import AwsClients
+    from mission_control.verification.jobs import verify_and_record
+    from mission_control.web.app import create_app, prepare_database
+
+    workdir = Path(tempfile.mkdtemp(prefix="mission-control-demo-"))
+    with start_moto_server() as moto:
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(
+            AWS_ENDPOINT_URL=moto.endpoint_url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        typer.echo(f"Demo AWS estate (moto) at {moto.endpoint_url}; seeding it…", err=True)
+        config = seed_demo_estate(moto.endpoint_url)
+        config_file = workdir / "mission-control.toml"
+        config_file.write_text(demo_config_toml(config), encoding="utf-8")
+        settings = Settings(database_url=f"sqlite:///{workdir / 'demo.db'}", config_path=config_file)
+        database, catalog = Database(settings.database_url), load_default_catalog()
+        password = prepare_database(database, catalog, [config.name])
+        report, _ = verify_and_record(
+            database=database, catalog=catalog, config=config, clients=AwsClients(), actor="demo"
+        )
+        summary = report.summary
+        typer.echo(
+            f"First verification: {summary['verified']} verified, {summary['failing']} failing, "
+            f"{summary['error']} error, {summary['manual']} manual.\n"
+            f"Sign in as admin / {password}\n"
+            f"Demo files (database, configuration) in {workdir}",
+            err=True,
+        )
+        _run_server(
+            create_app(settings, database=database, catalog=catalog, configs={config.name: config}),
+            host,
+            port,
+        )
+
+
+@app.command()
+def verify(
+    config: Annotated[Path, typer.Option("--config", help="Verification configuration (TOML).")] = Path(
+        "mission-control.toml"
+    ),
+    env: Annotated[
+        str | None, typer.Option("--env", help="Environment (default: the only one, or production).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json, junit or markdown.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="File to write (default: stdout).")] = None,
+    fail_under: Annotated[
+        int | None, typer.Option("--fail-under", min=0, max=100, help="Pass when completion is at least PCT.")
+    ] = None,
+) -> None:
+    """Check every provable item against the live AWS account (read-only); the exit code gates pipelines.
+
+    Exit 0 when nothing is failing or in error (with --fail-under: when completion >= PCT), 1 otherwise,
+    2 on a configuration or usage error.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from mission_control.catalog import load_default_catalog
+    from mission_control.progress.service import get_checklist
+    from mission_control.verification import reports
+    from mission_control.verification.aws import AwsClients
+    from mission_control.verification.jobs import verify_and_record
+    from mission_control.verification.runner import count_steps
+
+    renderers = {"json": reports.to_json, "junit": reports.to_junit, "markdown": reports.to_markdown}
+    if fmt not in (*renderers, "table"):
+        raise _fail(f"unknown format {fmt!r}: choose table, json, junit or markdown")
+    configs = _configs(config, required=True)
+    if env is None:
+        env = next(iter(configs)) if len(configs) == 1 else "production"
+    if env not in configs:
+        raise _fail(f"{config}: no [environments.{env}] table (found: {', '.join(sorted(configs))})")
+    catalog = load_default_catalog()
+    database = _database((env,))
+    stderr = Console(stderr=True)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr,
+        disable=not stderr.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"Verifying {env}", total=count_steps(catalog))
+        report, regressed = verify_and_record(
+            database=database,
+            catalog=catalog,
+            config=configs[env],
+            clients=AwsClients(),
+            actor="cli",
+            on_progress=lambda label: progress.update(task, advance=1, description=label),
+        )
+    if fmt == "table":
+        console = Console(file=output.open("w", encoding="utf-8"), width=140) if output else Console()
+        console.print(reports.to_table(report, catalog))
+        if output:
+            console.file.close()
+    else:
+        text = renderers[fmt](report, catalog)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    for item_id in regressed:
+        stderr.print(f"[red]regressed:[/red] {item_id} was ticked but now fails its check")
+    with database.read() as session:
+        percent = get_checklist(session=session, catalog=catalog, environment_name=env).percent
+    summary = report.summary
+    stderr.print(
+        f"{env}: {summary['verified']} verified, {summary['failing']} failing, {summary['error']} error, "
+        f"{summary['manual']} manual; completion {percent}%"
+    )
+    if fail_under is not None:
+        raise typer.Exit(0 if percent >= fail_under else 1)
+    raise typer.Exit(1 if summary["failing"] or summary["error"] else 0)
+
+
+@app.command("iam-policy")
+def iam_policy() -> None:
+    """Print the least-privilege, read-only IAM policy that `verify` needs."""
+    import json
+
+    from mission_control.verification.iam import read_only_policy
+
+    typer.echo(json.dumps(read_only_policy(), indent=2))
 
 
 @app.command()

@@ -19,11 +19,14 @@ class Settings:
     database_url: str
     secure_cookies: bool = False
     session_hours: int = 12
+    config_path: Path | None = None  # the verification configuration (TOML), if any
 
     @classmethod
     def from_env(cls) -> Settings:
-        """MC_DATABASE_URL picks the database; MC_SECURE_COOKIES=1 when served over HTTPS."""
+        """MC_DATABASE_URL picks the database, MC_CONFIG the verification configuration;
+        MC_SECURE_COOKIES=1 when served over HTTPS."""
         return cls(
             database_url=os.environ.get("MC_DATABASE_URL") or default_database_url(),
             secure_cookies=os.environ.get("MC_SECURE_COOKIES", "") in {"1", "true", "yes"},
+            config_path=Path(os.environ["MC_CONFIG"]) if os.environ.get("MC_CONFIG") else None,
         )

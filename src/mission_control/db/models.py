@@ -2,5 +2,15 @@
 
 from mission_control.identity.models import ApiToken, User, WebSession
 from mission_control.progress.models import AuditEvent, Environment, ItemState
+from mission_control.verification.models import VerificationResult, VerificationRun
 
-__all__ = ["ApiToken", "AuditEvent", "Environment", "ItemState", "User", "WebSession"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Environment",
+    "ItemState",
+    "User",
+    "VerificationResult",
+    "VerificationRun",
+    "WebSession",
+]

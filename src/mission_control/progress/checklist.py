@@ -1,6 +1,8 @@
-"""The checklist as shown: catalog items joined with their state, and the counters derived from it.
+"""The checklist as shown: catalog items joined with their state and latest proof, and the counters.
 
 One function computes every counter, so the page, the API, the CLI and exports cannot disagree.
+An item counts as done when its probe verified it, or when it is ticked and its probe is not failing;
+a ticked item whose probe fails is `regressed` and does not count.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from mission_control.catalog import Catalog, Category, Item
 from mission_control.progress.models import ItemState
+from mission_control.verification.results import Status, StoredResult
 
 
 @dataclass(frozen=True)
@@ -23,10 +26,21 @@ class ItemView:
     owner: str | None
     note: str
     version: int
+    verification: StoredResult | None = None
+
+    @property
+    def verification_status(self) -> Status | None:
+        return self.verification.status if self.verification else None
+
+    @property
+    def regressed(self) -> bool:
+        return self.checked and self.verification_status is Status.FAILING
 
     @property
     def done(self) -> bool:
-        return self.checked
+        if self.verification_status is Status.VERIFIED:
+            return True
+        return self.checked and not self.regressed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +55,9 @@ class ItemView:
             "owner": self.owner,
             "note": self.note,
             "version": self.version,
+            "done": self.done,
+            "regressed": self.regressed,
+            "verification": self.verification.to_dict() if self.verification else None,
         }
 
 
@@ -109,14 +126,27 @@ class ChecklistView:
 
 
 def build_checklist_view(
-    catalog: Catalog, environment: str, states: Mapping[str, ItemState]
+    catalog: Catalog,
+    environment: str,
+    states: Mapping[str, ItemState],
+    results: Mapping[str, StoredResult] | None = None,
 ) -> ChecklistView:
+    proofs = results or {}
+
     def view(item: Item) -> ItemView:
         state = states.get(item.id)
+        proof = proofs.get(item.id)
         if state is None:
-            return ItemView(item, False, None, None, None, "", 0)
+            return ItemView(item, False, None, None, None, "", 0, proof)
         return ItemView(
-            item, state.checked, state.checked_by, state.checked_at, state.owner, state.note, state.version
+            item,
+            state.checked,
+            state.checked_by,
+            state.checked_at,
+            state.owner,
+            state.note,
+            state.version,
+            proof,
         )
 
     return ChecklistView(

@@ -7,6 +7,7 @@ trail can never disagree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from mission_control.catalog import Catalog, Item
 from mission_control.db.base import utcnow
 from mission_control.progress.checklist import ChecklistView, build_checklist_view
 from mission_control.progress.models import AuditEvent, Environment, ItemState
+from mission_control.verification.latest import latest_results
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_NOTE_LENGTH = 10_000
@@ -82,10 +84,12 @@ def create_environment(*, session: Session, catalog: Catalog, name: str, actor: 
     return environment
 
 
-def ensure_defaults(*, session: Session, catalog: Catalog) -> None:
-    """Make sure `production` exists and every environment has a row for every catalog item."""
-    if session.scalar(select(Environment).where(Environment.name == DEFAULT_ENVIRONMENT)) is None:
-        create_environment(session=session, catalog=catalog, name=DEFAULT_ENVIRONMENT, actor="system")
+def ensure_defaults(*, session: Session, catalog: Catalog, environments: Iterable[str] = ()) -> None:
+    """Make sure `production` and `environments` exist, each with a row for every catalog item."""
+    existing = {environment.name for environment in list_environments(session=session)}
+    for name in dict.fromkeys([DEFAULT_ENVIRONMENT, *environments]):
+        if name not in existing:
+            create_environment(session=session, catalog=catalog, name=name, actor="system")
     for environment in list_environments(session=session):
         _add_missing_states(session, environment, catalog)
 
@@ -111,7 +115,10 @@ def get_checklist(*, session: Session, catalog: Catalog, environment_name: str) 
     """The checklist of one environment with its state and counters."""
     environment = get_environment(session=session, name=environment_name)
     return build_checklist_view(
-        catalog, environment.name, item_states(session=session, environment=environment)
+        catalog,
+        environment.name,
+        item_states(session=session, environment=environment),
+        latest_results(session=session, environment_id=environment.id),
     )
 
 

@@ -24,10 +24,17 @@ from mission_control.progress.importer import (
     parse_localstorage,
 )
 from mission_control.progress.service import DEFAULT_ENVIRONMENT, MAX_NOTE_LENGTH, InvalidInput
+from mission_control.verification.views import verification_state
 from mission_control.web.auth import Principal, require
 from mission_control.web.templating import templates
 
 api = APIRouter(prefix="/api/v1", tags=["progress"])
+PROOF_LABELS = {
+    "verified": "✔ Verified",
+    "failing": "✖ Failing",
+    "error": "⚠ Could not check",
+    "manual": "Manual: needs evidence",
+}
 pages = APIRouter(include_in_schema=False)
 
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -176,6 +183,8 @@ def dashboard(
             "filters": {"status": status, "effort": effort if effort in EFFORTS else "all"},
             "efforts": EFFORTS,
             "can_edit": principal.role in ("editor", "admin"),
+            "verification": verification_state(request, env),
+            "proof_labels": PROOF_LABELS,
         },
     )
 
@@ -271,8 +280,12 @@ async def live_events(environment: str, request: Request, _: Viewer) -> Streamin
                     continue
                 if event is None:
                     return
-                if event["environment"] == environment:
+                if event["environment"] != environment:
+                    continue
+                if "id" in event:  # a stored audit event: the client reloads the state
                     yield f"id: {event['id']}\nevent: change\ndata: {json.dumps(event)}\n\n"
+                else:  # ephemeral progress: shown as it comes
+                    yield f"event: progress\ndata: {json.dumps(event)}\n\n"
         finally:
             feed.unsubscribe(queue)
 

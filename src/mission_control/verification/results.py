@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,3 +40,21 @@ def errored(item_id: str, summary: str, **facts: Any) -> ProbeResult:
 def not_configured(item_id: str, key: str, environment: str) -> ProbeResult:
     """A probe whose configuration key is unset fails (it proves nothing) and says what to set."""
     return failing(item_id, f"not configured: set {key} in [environments.{environment}]")
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """An item's result from the latest completed run, as the dashboard shows it."""
+
+    status: Status
+    summary: str
+    facts: dict[str, Any]
+    verified_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "summary": self.summary,
+            "facts": self.facts,
+            "verified_at": self.verified_at.isoformat(),
+        }

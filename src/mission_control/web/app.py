@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,34 +18,66 @@ from mission_control.catalog import Catalog, load_default_catalog
 from mission_control.db.database import Database
 from mission_control.db.migrate import upgrade
 from mission_control.identity.service import ensure_initial_admin
-from mission_control.progress.service import InvalidInput, NotFound, VersionConflict, ensure_defaults
+from mission_control.progress.service import (
+    InvalidInput,
+    NotFound,
+    VersionConflict,
+    ensure_defaults,
+)
 from mission_control.settings import Settings
+from mission_control.verification.aws import AwsClients
+from mission_control.verification.config import EnvironmentConfig, load_config
+from mission_control.verification.jobs import AlreadyRunning, NotConfigured, VerificationJobs
 from mission_control.web.auth import AuthenticationRequired, Forbidden
 from mission_control.web.events import LiveEvents
 from mission_control.web.templating import templates
 
 STATIC = Path(__file__).with_name("static")
+_ERROR_STATUS: dict[type[Exception], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    VersionConflict: 409,
+    AlreadyRunning: 409,
+    NotConfigured: 422,
+    Forbidden: 403,
+}
 
 
-def prepare_database(database: Database, catalog: Catalog) -> str | None:
-    """Migrate, create the defaults, and return a new admin's password if one had to be made."""
+def prepare_database(database: Database, catalog: Catalog, environments: Iterable[str] = ()) -> str | None:
+    """Migrate, create the defaults (and configured environments), and return a new admin's
+    password if one had to be made."""
     upgrade(database)
     with database.transaction() as session:
-        ensure_defaults(session=session, catalog=catalog)
+        ensure_defaults(session=session, catalog=catalog, environments=environments)
         return ensure_initial_admin(session=session)
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, catalog: Catalog | None = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    catalog: Catalog | None = None,
+    configs: dict[str, EnvironmentConfig] | None = None,
+    clients_factory: Callable[[], AwsClients] = AwsClients,
 ) -> FastAPI:
+    """Build the app; raises ConfigError when the configured verification file is invalid."""
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
     catalog = catalog or load_default_catalog()
+    if configs is None:
+        configs = load_config(settings.config_path) if settings.config_path else {}
     live_events = LiveEvents(database)
+    verification_jobs = VerificationJobs(
+        database=database,
+        catalog=catalog,
+        configs=configs,
+        publish=live_events.publish,
+        clients_factory=clients_factory,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        password = prepare_database(database, catalog)
+        password = prepare_database(database, catalog, configs)
         if password:
             print(
                 f"Created the first user: admin / {password}\n"
@@ -67,14 +99,19 @@ def create_app(
     app.state.database = database
     app.state.catalog = catalog
     app.state.live_events = live_events
+    app.state.verification_jobs = verification_jobs
 
     from mission_control.identity.views import router as identity_router
     from mission_control.progress.views import api as progress_api
     from mission_control.progress.views import pages as progress_pages
+    from mission_control.verification.views import api as verification_api
+    from mission_control.verification.views import pages as verification_pages
 
     app.include_router(identity_router)
     app.include_router(progress_api)
     app.include_router(progress_pages)
+    app.include_router(verification_api)
+    app.include_router(verification_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
     return app
@@ -103,21 +140,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, error: Forbidden) -> Response:
-        return _error(request, 403, error.message)
+    def reply_with(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def handler(request: Request, error: Exception) -> Response:
+            return _error(request, status, str(error))
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, error: NotFound) -> Response:
-        return _error(request, 404, str(error))
+        return handler
 
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(request: Request, error: InvalidInput) -> Response:
-        return _error(request, 422, str(error))
-
-    @app.exception_handler(VersionConflict)
-    async def version_conflict(request: Request, error: VersionConflict) -> Response:
-        return _error(request, 409, str(error))
+    for error_class, status in _ERROR_STATUS.items():
+        app.add_exception_handler(error_class, reply_with(status))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -51,6 +51,11 @@ class LiveEvents:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         self._subscribers.discard(queue)
 
+    def publish(self, event: dict[str, Any]) -> None:
+        """Send an ephemeral event (e.g. verification progress) to this process's subscribers now."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._fan_out, [event])
+
     def nudge(self) -> None:
         """Wake the poller now; safe to call from request threads."""
         if self._loop is not None and not self._loop.is_closed():
@@ -66,13 +71,17 @@ class LiveEvents:
                 events = await asyncio.to_thread(self._fetch, last_id)
             except Exception:  # a database hiccup must not end live updates; the next poll retries
                 continue
-            for event in events:
-                last_id = max(last_id, event["id"])
-                for queue in list(self._subscribers):
-                    if queue.full():  # a stalled client: drop it rather than grow without bound
-                        self._subscribers.discard(queue)
-                        continue
-                    queue.put_nowait(event)
+            if events:
+                last_id = max(last_id, *(event["id"] for event in events))
+            self._fan_out(events)
+
+    def _fan_out(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            for queue in list(self._subscribers):
+                if queue.full():  # a stalled client: drop it rather than grow without bound
+                    self._subscribers.discard(queue)
+                    continue
+                queue.put_nowait(event)
 
     @property
     def _look_back(self) -> int:

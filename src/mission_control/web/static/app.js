@@ -17,6 +17,9 @@
   const csrfToken = csrfMeta ? csrfMeta.content : "";
   const liveStatus = document.getElementById("live-status");
   const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
+  const proofLabels = JSON.parse(dashboard.dataset.proofLabels || "{}");
+  const verificationStatus = document.querySelector('[data-field="verification-status"]');
+  const verifyButton = document.getElementById("verify-now");
 
   function itemElement(itemId) { return document.getElementById("item-" + itemId); }
 
@@ -27,7 +30,17 @@
 
   function applyItem(element, item) {
     element.dataset.version = String(item.version);
-    element.classList.toggle("done", item.checked);
+    element.classList.toggle("done", item.done);
+    element.querySelector('[data-field="regressed"]').hidden = !item.regressed;
+    const proof = element.querySelector('[data-field="proof"]');
+    const facts = element.querySelector('[data-field="facts"]');
+    const proofResult = item.verification;
+    proof.dataset.status = proofResult ? proofResult.status : "";
+    proof.textContent = proofResult
+      ? proofLabels[proofResult.status] + " — " + proofResult.summary + " (checked " + formatWhen(proofResult.verified_at) + ")"
+      : "";
+    facts.textContent = proofResult ? JSON.stringify(proofResult.facts, null, 2) : "";
+    facts.closest("details").hidden = !proofResult || Object.keys(proofResult.facts).length === 0;
     element.querySelectorAll('input[name="version"]').forEach(function (input) { input.value = item.version; });
     const box = element.querySelector('input[type="checkbox"]');
     if (box && !element.classList.contains("saving")) { box.indeterminate = false; box.checked = item.checked; }
@@ -58,6 +71,25 @@
         if (element) applyItem(element, item);
       });
     });
+  }
+
+  function showVerification(state) {
+    if (!verificationStatus) return;
+    if (state.progress) {
+      verificationStatus.textContent = "Verifying… " + state.progress.done + " / " + state.progress.total + " steps";
+    } else if (state.last_run) {
+      const run = state.last_run;
+      verificationStatus.textContent = "Last run " + run.state + " " + formatWhen(run.finished_at || run.started_at) +
+        ", started by " + run.triggered_by + (run.error ? ": " + run.error : "");
+    }
+    if (verifyButton) verifyButton.disabled = Boolean(state.progress);
+  }
+
+  function refreshVerification() {
+    return fetch("/api/v1/environments/" + encodeURIComponent(environment) + "/verification",
+                 { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (state) { if (state) showVerification(state); });
   }
 
   let refreshing = null;
@@ -135,6 +167,28 @@
     save(element, { checked: wanted }, 0);
   });
 
+  const verifyForm = document.querySelector(".verify-form");
+  if (verifyForm) {
+    verifyForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      verifyButton.disabled = true;
+      verificationStatus.textContent = "Starting verification…";
+      fetch("/api/v1/environments/" + encodeURIComponent(environment) + "/verification", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRF-Token": csrfToken },
+      }).then(function (response) {
+        return response.json().then(function (payload) {
+          if (response.ok) { showVerification(payload); return; }
+          verificationStatus.textContent = "Could not start: " + (payload.detail || ("HTTP " + response.status));
+          verifyButton.disabled = false;
+        });
+      }).catch(function () {
+        verificationStatus.textContent = "Could not start verification (connection problem); try again.";
+        verifyButton.disabled = false;
+      });
+    });
+  }
+
   dashboard.addEventListener("submit", function (event) {
     const form = event.target;
     const element = form.closest(".item");
@@ -154,7 +208,15 @@
       liveStatus.textContent = "Live: changes by your team appear here as they happen.";
       refresh();
     });
-    source.addEventListener("change", function () { refresh(); });
+    source.addEventListener("change", function (event) {
+      refresh();
+      const data = JSON.parse(event.data);
+      if (data.action && data.action.indexOf("verification.") === 0) refreshVerification();
+    });
+    source.addEventListener("progress", function (event) {
+      const data = JSON.parse(event.data);
+      showVerification({ progress: { done: data.done, total: data.total } });
+    });
     source.addEventListener("error", function () {
       liveStatus.textContent = "Live updates interrupted; reconnecting…";
     });

@@ -15,7 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "environments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -108,7 +107,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     op.drop_table("web_sessions")
     op.drop_table("item_states")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:

@@ -1,0 +1,66 @@
+"""HTTP for verification: start a background run ("Verify now") and read its state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from mission_control.progress.service import get_environment
+from mission_control.verification.service import latest_run
+from mission_control.web.auth import Principal, require
+
+api = APIRouter(prefix="/api/v1", tags=["verification"])
+pages = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Editor = Annotated[Principal, Depends(require("editor"))]
+
+
+def verification_state(request: Request, environment: str) -> dict[str, Any]:
+    """Whether the environment can be verified, the run in progress, and the last run."""
+    jobs = request.app.state.verification_jobs
+    with request.app.state.database.read() as session:
+        get_environment(session=session, name=environment)
+        run = latest_run(session=session, environment_name=environment)
+    return {
+        "configured": environment in jobs.configs,
+        "progress": jobs.progress(environment),
+        "last_run": None
+        if run is None
+        else {
+            "id": run.id,
+            "state": run.state,
+            "triggered_by": run.triggered_by,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "error": run.error,
+        },
+    }
+
+
+def _start(request: Request, environment: str, actor: str) -> None:
+    with request.app.state.database.read() as session:
+        get_environment(session=session, name=environment)
+    request.app.state.verification_jobs.start(environment, actor)
+
+
+@api.get("/environments/{environment}/verification")
+def get_verification(environment: str, request: Request, _: Viewer) -> dict[str, Any]:
+    """The state of verification for an environment: configured, in progress, last run."""
+    return verification_state(request, environment)
+
+
+@api.post("/environments/{environment}/verification", status_code=202)
+def start_verification(environment: str, request: Request, principal: Editor) -> dict[str, Any]:
+    """Start a background verification run; 409 if one is already running, 422 if not configured."""
+    _start(request, environment, principal.name)
+    return verification_state(request, environment)
+
+
+@pages.post("/environments/{environment}/verify")
+def verify_now(environment: str, request: Request, principal: Editor) -> Response:
+    """The no-JavaScript "Verify now" button."""
+    _start(request, environment, principal.name)
+    return RedirectResponse(f"/?env={environment}", status_code=303)
