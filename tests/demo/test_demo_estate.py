@@ -1,4 +1,4 @@
-"""The demo estate, read back from its moto server with plain boto3 calls.
+"""The demo estate, read back from its moto server with plain boto3 calls and with the probes.
 
 moto's backends are process-global and every server start resets them, so the seeded estate is
 class-scoped: the lifecycle tests after the class start their own servers.
@@ -25,7 +25,10 @@ from mission_control.demo.estate import (
     seed_demo_estate,
 )
 from mission_control.demo.server import MotoServer, start_moto_server
+from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig, parse_config
+from mission_control.verification.results import Status
+from mission_control.verification.runner import run_verification
 
 PRIMARY, SECONDARY = "us-east-1", "ap-southeast-1"
 
@@ -80,7 +83,7 @@ class TestSeededEstate:
     def test_expected_failures_are_probed_catalog_items_and_about_half(self) -> None:
         catalog_ids = {item.id for item in load_default_catalog().items}
         assert set(EXPECTED_FAILING) <= catalog_ids
-        assert len(EXPECTED_FAILING) == 6  # of the 13 probed items
+        assert len(EXPECTED_FAILING) == 6  # of the 13 probed items: about half ready
 
     def test_dns_has_latency_records_with_health_checks_and_one_long_ttl(
         self, aws: Any, config: EnvironmentConfig
@@ -207,6 +210,21 @@ class TestSeededEstate:
         assert triggers == {"primary": {"PreSignUp", "PostConfirmation"}, "backup": {"PreSignUp"}}
         assert set(callbacks["primary"]) == set(callbacks["backup"]) == {"spaceduck-web", "spaceduck-mobile"}
         assert callbacks["primary"]["spaceduck-web"] != callbacks["backup"]["spaceduck-web"]
+
+    def test_the_probes_fail_exactly_the_expected_items(
+        self, server: MotoServer, config: EnvironmentConfig, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        report = run_verification(config, catalog=load_default_catalog(), clients=AwsClients(boto3.Session()))
+        probed = {
+            result.item_id: result.status for result in report.results if result.status != Status.MANUAL
+        }
+        assert {item for item, status in probed.items() if status == Status.FAILING} == set(EXPECTED_FAILING)
+        assert {item for item, status in probed.items() if status != Status.FAILING} == {
+            item for item, status in probed.items() if status == Status.VERIFIED
+        }
 
     def test_unextended_errors_pass_through(self, aws: Any, config: EnvironmentConfig) -> None:
         with pytest.raises(ClientError) as missing_table:

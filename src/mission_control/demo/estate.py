@@ -50,9 +50,14 @@ class _Clients:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=PRIMARY_REGION
         )
         self._endpoint_url = endpoint_url
+        self._clients: dict[tuple[str, str], Any] = {}
 
     def __call__(self, service: str, region: str = PRIMARY_REGION) -> Any:
-        return self._session.client(service, region_name=region, endpoint_url=self._endpoint_url)
+        if (service, region) not in self._clients:
+            self._clients[service, region] = self._session.client(
+                service, region_name=region, endpoint_url=self._endpoint_url
+            )
+        return self._clients[service, region]
 
 
 def seed_demo_estate(endpoint_url: str) -> EnvironmentConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 from types import TracebackType
 
@@ -20,9 +21,15 @@ class _QuietRequestHandler(MotoRequestHandler):
 
 
 class _ExtendedMotoServer(ThreadedMotoServer):
-    """moto's threaded server with `AwsParityLayer` in front, reporting a failed bind instead of hanging."""
+    """moto's threaded server with `AwsParityLayer` in front, on a socket bound before the thread starts.
 
-    startup_error: OSError | None = None
+    Binding here makes a busy port an OSError for the caller; werkzeug would `sys.exit` in the thread
+    and leave `start()` waiting forever.
+    """
+
+    def __init__(self, port: int) -> None:
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self._listener = socket.create_server((self._ip_address, port))
 
     def _server_entry(self) -> None:
         try:
@@ -32,13 +39,17 @@ class _ExtendedMotoServer(ThreadedMotoServer):
                 AwsParityLayer(DomainDispatcherApplication(create_backend_app)),
                 threaded=True,
                 request_handler=_QuietRequestHandler,
+                fd=self._listener.fileno(),
             )
-        except OSError as error:
-            self.startup_error = error
+        finally:
+            self._listener.close()  # werkzeug serves on its own duplicate of the descriptor
             self._server_ready_event.set()
-            return
-        self._server_ready_event.set()
         self._server.serve_forever()
+
+    def stop(self) -> None:
+        super().stop()
+        if self._server is not None:
+            self._server.server_close()
 
 
 class MotoServer:
@@ -52,8 +63,6 @@ class MotoServer:
     def stop(self) -> None:
         """Stop serving, join the server thread and close the listening socket."""
         self._server.stop()
-        if self._server._server is not None:
-            self._server._server.server_close()
 
     def __enter__(self) -> MotoServer:
         return self
@@ -67,14 +76,12 @@ class MotoServer:
 def start_moto_server(port: int = 0) -> MotoServer:
     """Serve moto on 127.0.0.1 (`port` 0 picks a free one), starting from an empty estate.
 
-    moto's backends are process-global, so the server resets them: every start is a fresh account.
-    Raises OSError when the port cannot be bound.
+    moto's backends are process-global, so the server resets them: every start is a fresh account,
+    and two servers in one process would share (and reset) one estate. Raises OSError when the port
+    cannot be bound.
     """
-    server = _ExtendedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _ExtendedMotoServer(port)
     server.start()
-    if server.startup_error is not None:
-        server._thread.join()  # type: ignore[union-attr]
-        raise server.startup_error
     running = MotoServer(server)
     try:
         reset = urllib.request.Request(f"{running.endpoint_url}/moto-api/reset", method="POST")

@@ -47,16 +47,16 @@ class AwsClients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._session.client(
-                    service, region_name=region, config=CLIENT_CONFIG
-                )
+                self._clients[key] = self._session.client(service, region_name=region, config=CLIENT_CONFIG)
             return self._clients[key]
 
 
 def _as_error(error: Exception, action: str, resource: str, region: str) -> AwsError:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return AwsError(action, resource, region, details.get("Code", "ClientError"), details.get("Message", ""))
+        return AwsError(
+            action, resource, region, details.get("Code", "ClientError"), details.get("Message", "")
+        )
     return AwsError(action, resource, region, type(error).__name__, str(error))
 
 

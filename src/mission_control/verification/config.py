@@ -72,7 +72,9 @@ def parse_config(text: str, *, source: str) -> dict[str, EnvironmentConfig]:
         raise ConfigError(f"{source}: not valid TOML: {error}") from error
     unknown_top = set(document) - {"environments"}
     if unknown_top:
-        raise ConfigError(f"{source}: unknown key {sorted(unknown_top)[0]!r} (expected [environments.NAME] tables)")
+        raise ConfigError(
+            f"{source}: unknown key {sorted(unknown_top)[0]!r} (expected [environments.NAME] tables)"
+        )
     environments = document.get("environments", {})
     if not isinstance(environments, dict) or not environments:
         raise ConfigError(f"{source}: no [environments.NAME] table found")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from rich.markup import escape
 from rich.table import Table
 
-from mission_control.catalog import Catalog
+from mission_control.catalog import Catalog, Item
 from mission_control.verification.results import ProbeResult, Status
 from mission_control.verification.runner import VerificationReport
 
@@ -45,13 +45,11 @@ def to_junit(report: VerificationReport, catalog: Catalog) -> str:
         skipped=str(summary["manual"]),
         timestamp=report.generated_at.isoformat(),
     )
+    items = _items(catalog)
     for result in report.results:
-        item = catalog.item(result.item_id)
+        item = items[result.item_id]
         case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=item.category if item else "",
-            name=_xml_text(f"{result.item_id}: {item.title}" if item else result.item_id),
+            suite, "testcase", classname=item.category, name=_xml_text(f"{item.id}: {item.title}")
         )
         element = _JUNIT_ELEMENTS.get(result.status)
         if element:
@@ -73,11 +71,13 @@ def to_markdown(report: VerificationReport, catalog: Catalog) -> str:
         "| Status | Item | Category | Summary |",
         "|---|---|---|---|",
     ]
+    items = _items(catalog)
     for result in report.results:
-        item = catalog.item(result.item_id)
-        title = f"{item.title} (`{result.item_id}`)" if item else f"`{result.item_id}`"
-        category = item.category if item else ""
-        lines.append(f"| {_status_label(result)} | {_cell(title)} | {category} | {_cell(result.summary)} |")
+        item = items[result.item_id]
+        title = f"{item.title} (`{item.id}`)"
+        lines.append(
+            f"| {_status_label(result)} | {_cell(title)} | {item.category} | {_cell(result.summary)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -91,11 +91,12 @@ def to_table(report: VerificationReport, catalog: Catalog) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Item")
     table.add_column("Summary")
+    items = _items(catalog)
     for result in report.results:
-        item = catalog.item(result.item_id)
+        item = items[result.item_id]
         table.add_row(
             f"[{_STATUS_STYLES[result.status]}]{_status_label(result)}[/]",
-            f"{escape(item.title)}\n[dim]{result.item_id}[/]" if item else result.item_id,
+            f"{escape(item.title)}\n[dim]{item.id}[/]",
             escape(result.summary),
         )
     return table
@@ -106,6 +107,11 @@ RENDERERS: dict[str, Callable[[VerificationReport, Catalog], str]] = {
     "junit": to_junit,
     "markdown": to_markdown,
 }
+
+
+def _items(catalog: Catalog) -> dict[str, Item]:
+    """The catalog's items by id; a report is rendered with the catalog it was run against."""
+    return {item.id: item for item in catalog.items}
 
 
 def _status_label(result: ProbeResult) -> str:

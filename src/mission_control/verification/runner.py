@@ -48,20 +48,19 @@ class VerificationReport:
         return {"total": len(self.results), **counts}
 
     def to_dict(self, catalog: Catalog) -> dict[str, Any]:
-        """The JSON contract of `mission-control verify --format json`."""
-        items = []
-        for result in self.results:
-            item = catalog.item(result.item_id)
-            items.append(
-                {
-                    "id": result.item_id,
-                    "title": item.title if item else result.item_id,
-                    "category": item.category if item else "",
-                    "status": result.status.value,
-                    "summary": result.summary,
-                    "facts": result.facts,
-                }
-            )
+        """The JSON contract of `mission-control verify --format json`; `catalog` is the one that was run."""
+        catalog_items = {item.id: item for item in catalog.items}
+        items = [
+            {
+                "id": result.item_id,
+                "title": catalog_items[result.item_id].title,
+                "category": catalog_items[result.item_id].category,
+                "status": result.status.value,
+                "summary": result.summary,
+                "facts": result.facts,
+            }
+            for result in self.results
+        ]
         return {
             "environment": self.environment,
             "checklist": self.checklist,

@@ -90,9 +90,13 @@ def collect_backup(config: EnvironmentConfig, clients: AwsClients) -> BackupSnap
 
 def _plans(client: Any, region: str, destination_region: str) -> tuple[BackupPlan, ...] | AwsError:
     summaries = paginate(
-        client, "list_backup_plans", "BackupPlansList",
-        action="backup:ListBackupPlans", resource="backup plans", region=region,
-    )  # fmt: skip
+        client,
+        "list_backup_plans",
+        "BackupPlansList",
+        action="backup:ListBackupPlans",
+        resource="backup plans",
+        region=region,
+    )
     if isinstance(summaries, AwsError):
         return summaries
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="backup") as pool:
@@ -102,9 +106,13 @@ def _plans(client: Any, region: str, destination_region: str) -> tuple[BackupPla
 def _plan(client: Any, summary: dict[str, Any], region: str, destination_region: str) -> BackupPlan:
     plan_id, name = summary["BackupPlanId"], summary["BackupPlanName"]
     response = call(
-        client, "get_backup_plan",
-        action="backup:GetBackupPlan", resource=f"backup plan {name}", region=region, BackupPlanId=plan_id,
-    )  # fmt: skip
+        client,
+        "get_backup_plan",
+        action="backup:GetBackupPlan",
+        resource=f"backup plan {name}",
+        region=region,
+        BackupPlanId=plan_id,
+    )
     if isinstance(response, AwsError):
         return BackupPlan(plan_id, name, response, ())
     rules = tuple(response["BackupPlan"]["Rules"])
@@ -115,19 +123,27 @@ def _plan(client: Any, summary: dict[str, Any], region: str, destination_region:
 
 def _selections(client: Any, plan_id: str, name: str, region: str) -> tuple[dict[str, Any], ...] | AwsError:
     listed = paginate(
-        client, "list_backup_selections", "BackupSelectionsList",
-        action="backup:ListBackupSelections", resource=f"backup plan {name}", region=region,
+        client,
+        "list_backup_selections",
+        "BackupSelectionsList",
+        action="backup:ListBackupSelections",
+        resource=f"backup plan {name}",
+        region=region,
         BackupPlanId=plan_id,
-    )  # fmt: skip
+    )
     if isinstance(listed, AwsError):
         return listed
     selections = []
     for entry in listed:
         response = call(
-            client, "get_backup_selection",
-            action="backup:GetBackupSelection", resource=f"backup selection {entry['SelectionName']}",
-            region=region, BackupPlanId=plan_id, SelectionId=entry["SelectionId"],
-        )  # fmt: skip
+            client,
+            "get_backup_selection",
+            action="backup:GetBackupSelection",
+            resource=f"backup selection {entry['SelectionName']}",
+            region=region,
+            BackupPlanId=plan_id,
+            SelectionId=entry["SelectionId"],
+        )
         if isinstance(response, AwsError):
             return response
         selections.append(response["BackupSelection"])
@@ -209,9 +225,13 @@ def _list_exports(client: Any, region: str) -> list[dict[str, Any]] | AwsError:
     params: dict[str, Any] = {}
     while True:
         response = call(
-            client, "list_exports", action="dynamodb:ListExports", resource="table exports", region=region,
+            client,
+            "list_exports",
+            action="dynamodb:ListExports",
+            resource="table exports",
+            region=region,
             **params,
-        )  # fmt: skip
+        )
         if isinstance(response, AwsError):
             return response
         summaries.extend(response.get("ExportSummaries", []))
@@ -222,17 +242,25 @@ def _list_exports(client: Any, region: str) -> list[dict[str, Any]] | AwsError:
 
 def _describe_export(client: Any, arn: str, region: str) -> dict[str, Any] | AwsError:
     response = call(
-        client, "describe_export",
-        action="dynamodb:DescribeExport", resource=arn, region=region, ExportArn=arn,
-    )  # fmt: skip
+        client,
+        "describe_export",
+        action="dynamodb:DescribeExport",
+        resource=arn,
+        region=region,
+        ExportArn=arn,
+    )
     return response if isinstance(response, AwsError) else response["ExportDescription"]
 
 
 def _bucket_region(s3: Any, bucket: str, region: str) -> str | AwsError:
     response = call(
-        s3, "get_bucket_location",
-        action="s3:GetBucketLocation", resource=f"bucket {bucket}", region=region, Bucket=bucket,
-    )  # fmt: skip
+        s3,
+        "get_bucket_location",
+        action="s3:GetBucketLocation",
+        resource=f"bucket {bucket}",
+        region=region,
+        Bucket=bucket,
+    )
     if isinstance(response, AwsError):
         return response
     # GetBucketLocation's legacy answers: no constraint means us-east-1, "EU" means eu-west-1.

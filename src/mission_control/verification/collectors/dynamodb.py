@@ -54,20 +54,28 @@ def collect_dynamodb(config: EnvironmentConfig, clients: AwsClients) -> DynamoDB
 def _table(client: Any, name: str, region: str) -> TableSnapshot:
     described = _unwrap(
         call(
-            client, "describe_table",
-            action="dynamodb:DescribeTable", resource=name, region=region, TableName=name,
+            client,
+            "describe_table",
+            action="dynamodb:DescribeTable",
+            resource=name,
+            region=region,
+            TableName=name,
         ),
         "Table",
-    )  # fmt: skip
+    )
     if described is None:
         return TableSnapshot(name, None, None)
     backups = _unwrap(
         call(
-            client, "describe_continuous_backups",
-            action="dynamodb:DescribeContinuousBackups", resource=name, region=region, TableName=name,
+            client,
+            "describe_continuous_backups",
+            action="dynamodb:DescribeContinuousBackups",
+            resource=name,
+            region=region,
+            TableName=name,
         ),
         "ContinuousBackupsDescription",
-    )  # fmt: skip
+    )
     return TableSnapshot(name, described, backups)
 
 

@@ -36,14 +36,22 @@ def collect_route53(config: EnvironmentConfig, clients: AwsClients) -> Route53Sn
     if not isinstance(zone, dict):
         return Route53Snapshot(config.hosted_zone, zone)
     records = paginate(
-        client, "list_resource_record_sets", "ResourceRecordSets",
-        action="route53:ListResourceRecordSets", resource=config.hosted_zone, region=ROUTE53_REGION,
+        client,
+        "list_resource_record_sets",
+        "ResourceRecordSets",
+        action="route53:ListResourceRecordSets",
+        resource=config.hosted_zone,
+        region=ROUTE53_REGION,
         HostedZoneId=zone["Id"],
-    )  # fmt: skip
+    )
     health_checks = paginate(
-        client, "list_health_checks", "HealthChecks",
-        action="route53:ListHealthChecks", resource="health checks", region=ROUTE53_REGION,
-    )  # fmt: skip
+        client,
+        "list_health_checks",
+        "HealthChecks",
+        action="route53:ListHealthChecks",
+        resource="health checks",
+        region=ROUTE53_REGION,
+    )
     return Route53Snapshot(config.hosted_zone, zone, _frozen(records), _frozen(health_checks))
 
 
@@ -51,10 +59,14 @@ def _find_zone(client: Any, zone_name: str) -> dict[str, Any] | AwsError | None:
     """The zone named exactly `zone_name`, preferring a public zone over a private one of the same name."""
     wanted = normalise_name(zone_name)
     response = call(
-        client, "list_hosted_zones_by_name",
-        action="route53:ListHostedZonesByName", resource=zone_name, region=ROUTE53_REGION,
-        DNSName=f"{wanted}.", MaxItems="10",
-    )  # fmt: skip
+        client,
+        "list_hosted_zones_by_name",
+        action="route53:ListHostedZonesByName",
+        resource=zone_name,
+        region=ROUTE53_REGION,
+        DNSName=f"{wanted}.",
+        MaxItems="10",
+    )
     if isinstance(response, AwsError):
         return response
     matches = [zone for zone in response["HostedZones"] if normalise_name(zone["Name"]) == wanted]
