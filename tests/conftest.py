@@ -23,8 +23,11 @@ from fastapi.testclient import TestClient
 from mission_control.catalog import Catalog, load_default_catalog
 from mission_control.db.database import Database
 from mission_control.db.migrate import upgrade
+from mission_control.demo.estate import seed_demo_estate
+from mission_control.demo.server import MotoServer, start_moto_server
 from mission_control.identity.service import add_user, create_token, get_user
 from mission_control.settings import Settings
+from mission_control.verification.config import EnvironmentConfig
 from mission_control.web.app import create_app, prepare_database
 
 POSTGRES_ADMIN_URL = os.environ.get("MC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -235,3 +238,28 @@ def server(database: Database, database_url: str) -> Iterator[ServerProcess]:
     running.start()
     yield running
     running.stop()
+
+
+@dataclass(frozen=True)
+class DemoEstate:
+    server: MotoServer
+    config: EnvironmentConfig
+
+
+@pytest.fixture(scope="module")
+def demo_estate() -> Iterator[DemoEstate]:
+    """The demo estate on moto's real HTTP server, seeded once per test module (about half ready)."""
+    with start_moto_server() as server:
+        yield DemoEstate(server, seed_demo_estate(server.endpoint_url))
+
+
+@pytest.fixture
+def demo_aws(demo_estate: DemoEstate, monkeypatch: pytest.MonkeyPatch) -> DemoEstate:
+    """Point boto3 at the demo estate through the standard AWS environment variables only."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", demo_estate.server.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return demo_estate
