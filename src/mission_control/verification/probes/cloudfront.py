@@ -1,0 +1,197 @@
+"""CloudFront probes: origin failover for the API's paths, and cache TTL ceilings on every behaviour."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mission_control.verification.aws import AwsError
+from mission_control.verification.collectors.cloudfront import (
+    DEFAULT_BEHAVIOUR,
+    CloudFrontSnapshot,
+    behaviours,
+)
+from mission_control.verification.config import EnvironmentConfig
+from mission_control.verification.registry import probe
+from mission_control.verification.results import ProbeResult, errored, failing, not_configured, verified
+
+FAILOVER_STATUS_CODES = (500, 502, 503, 504)
+# CloudFront's documented TTL defaults, used when a behaviour or cache policy leaves a TTL unset.
+DEFAULT_TTL_DEFAULT = 86400
+MAX_TTL_DEFAULT = 31536000
+
+
+@probe(
+    "cloudfront.origin-failover", collectors=("cloudfront",), actions=("cloudfront:GetDistributionConfig",)
+)
+def origin_failover(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
+    """The API's paths (health_check_paths stand for them) must be served through a failover origin group.
+
+    A distribution without any origin group fails: checking "all groups are good" over no groups
+    would pass it, which is the bug this probe exists to avoid.
+    """
+    item_id = "cloudfront.origin-failover"
+    ids = tuple(dict.fromkeys(config.distributions))
+    if not ids:
+        return not_configured(item_id, "distributions", config.name)
+    errors: list[str] = []
+    problems: list[str] = []
+    facts: dict[str, Any] = {}
+    for distribution_id in ids:
+        distribution = cloudfront.distributions[distribution_id]
+        if isinstance(distribution, AwsError):
+            errors.append(str(distribution))
+        elif distribution is None:
+            problems.append(f"distribution {distribution_id} not found")
+        else:
+            facts[distribution_id], found = _failover(
+                distribution_id, distribution, config.health_check_paths
+            )
+            problems.extend(found)
+    if errors:
+        return errored(item_id, "; ".join(errors), distributions=facts)
+    if problems:
+        return failing(item_id, "; ".join(problems), distributions=facts)
+    return verified(
+        item_id,
+        f"all {len(ids)} distributions serve the API through an origin group failing over on "
+        f"{', '.join(map(str, FAILOVER_STATUS_CODES))}",
+        distributions=facts,
+    )
+
+
+@probe(
+    "cloudfront.cache-ttls",
+    collectors=("cloudfront",),
+    actions=("cloudfront:GetDistributionConfig", "cloudfront:GetCachePolicy"),
+)
+def cache_ttls(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
+    """Every behaviour's effective TTLs, from its cache policy when it has one, stay under the ceilings."""
+    item_id = "cloudfront.cache-ttls"
+    ids = tuple(dict.fromkeys(config.distributions))
+    if not ids:
+        return not_configured(item_id, "distributions", config.name)
+    errors: list[str] = []
+    problems: list[str] = []
+    facts: dict[str, Any] = {}
+    for distribution_id in ids:
+        distribution = cloudfront.distributions[distribution_id]
+        if isinstance(distribution, AwsError):
+            errors.append(str(distribution))
+            continue
+        if distribution is None:
+            problems.append(f"distribution {distribution_id} not found")
+            continue
+        facts[distribution_id] = []
+        for label, behaviour in behaviours(distribution):
+            ttls = _ttls(behaviour, cloudfront.cache_policies)
+            where = f"distribution {distribution_id} behaviour {label}"
+            if isinstance(ttls, AwsError):
+                errors.append(str(ttls))
+            elif ttls is None:
+                problems.append(
+                    f"{where} uses cache policy {behaviour['CachePolicyId']}, which does not exist"
+                )
+            else:
+                facts[distribution_id].append({"behaviour": label, **ttls})
+                problems.extend(_ttl_problems(where, ttls, config))
+    if errors:
+        return errored(item_id, "; ".join(dict.fromkeys(errors)), distributions=facts)
+    if problems:
+        return failing(item_id, "; ".join(problems), distributions=facts)
+    return verified(
+        item_id,
+        f"every behaviour of {len(ids)} distributions has DefaultTTL ≤ {config.max_default_ttl} s "
+        f"and MaxTTL ≤ {config.max_max_ttl} s",
+        distributions=facts,
+    )
+
+
+def _failover(
+    distribution_id: str, distribution: dict[str, Any], api_paths: tuple[str, ...]
+) -> tuple[dict[str, Any], list[str]]:
+    """The distribution's origin groups and which behaviour serves each API path, and what is wrong."""
+    groups = distribution.get("OriginGroups", {}).get("Items", [])
+    described = [
+        {
+            "id": group["Id"],
+            "members": [member["OriginId"] for member in group["Members"]["Items"]],
+            "status_codes": sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]),
+        }
+        for group in groups
+    ]
+    failover_groups = [group["id"] for group in described if not _group_problem(distribution_id, group)]
+    routes = {path: _serving(distribution, path) for path in api_paths} or {
+        "*": (DEFAULT_BEHAVIOUR, distribution["DefaultCacheBehavior"])
+    }
+    served = {
+        path: {"behaviour": label, "target": behaviour["TargetOriginId"]}
+        for path, (label, behaviour) in routes.items()
+    }
+    facts = {"origin_groups": described, "failover_groups": failover_groups, "api_paths": served}
+    if not described:
+        return facts, [f"distribution {distribution_id} has no origin group"]
+    if not failover_groups:
+        return facts, [_group_problem(distribution_id, group) for group in described]
+    return facts, [
+        f"distribution {distribution_id} serves {path} from {route['target']} "
+        f"(behaviour {route['behaviour']}), "
+        f"not from origin group {' or '.join(failover_groups)}"
+        for path, route in served.items()
+        if route["target"] not in failover_groups
+    ]
+
+
+def _group_problem(distribution_id: str, group: dict[str, Any]) -> str:
+    """Why an origin group cannot fail over, or "" when it can.
+
+    CloudFront's API requires exactly two members per group, so only the status codes can be wrong.
+    """
+    missing = ", ".join(str(code) for code in FAILOVER_STATUS_CODES if code not in group["status_codes"])
+    if missing:
+        return f"origin group {group['id']} of distribution {distribution_id} does not fail over on {missing}"
+    return ""
+
+
+def _serving(distribution: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
+    """The behaviour CloudFront routes `path` to: the first matching path pattern, else the default."""
+    return next(
+        (label, behaviour)
+        for label, behaviour in behaviours(distribution)
+        if label == DEFAULT_BEHAVIOUR or _pattern_matches(label, path)
+    )
+
+
+def _pattern_matches(pattern: str, path: str) -> bool:
+    """CloudFront path patterns: case-sensitive, `*` any characters, `?` one, the leading / optional."""
+    regex = re.escape(pattern.lstrip("/")).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, path.lstrip("/")) is not None
+
+
+def _ttls(
+    behaviour: dict[str, Any], policies: dict[str, dict[str, Any] | AwsError | None]
+) -> dict[str, Any] | AwsError | None:
+    """The behaviour's effective TTLs and where they come from; None when its cache policy is missing."""
+    policy_id = behaviour.get("CachePolicyId")
+    settings = policies[policy_id] if policy_id else behaviour
+    if not isinstance(settings, dict):
+        return settings
+    minimum = settings.get("MinTTL", 0)
+    default = settings.get("DefaultTTL", max(DEFAULT_TTL_DEFAULT, minimum))
+    source = f"cache policy {settings['Name']} ({policy_id})" if policy_id else "behaviour settings"
+    return {
+        "source": source,
+        "default_ttl": default,
+        "max_ttl": settings.get("MaxTTL", max(MAX_TTL_DEFAULT, default)),
+    }
+
+
+def _ttl_problems(where: str, ttls: dict[str, Any], config: EnvironmentConfig) -> list[str]:
+    problems = []
+    if ttls["default_ttl"] > config.max_default_ttl:
+        problems.append(
+            f"{where} has DefaultTTL {ttls['default_ttl']} > {config.max_default_ttl} ({ttls['source']})"
+        )
+    if ttls["max_ttl"] > config.max_max_ttl:
+        problems.append(f"{where} has MaxTTL {ttls['max_ttl']} > {config.max_max_ttl} ({ttls['source']})")
+    return problems
