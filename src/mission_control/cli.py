@@ -13,6 +13,8 @@ import typer
 
 if TYPE_CHECKING:  # imported lazily below: `--help` must stay fast
     from mission_control.db.database import Database
+    from mission_control.progress.checklist import ChecklistView
+    from mission_control.verification.config import EnvironmentConfig
 
 app = typer.Typer(
     help="Take an AWS platform from one region to two, and prove it got there.", no_args_is_help=True
@@ -49,11 +51,25 @@ def _database(environments: tuple[str, ...] = ()) -> Database:
     return database
 
 
+def _checklist(environment: str) -> ChecklistView:
+    """One environment's checklist; exit 2 with the reason if it does not exist."""
+    from mission_control.catalog import load_default_catalog
+    from mission_control.progress.service import ProgressError, get_checklist
+
+    with _database().read() as session:
+        try:
+            return get_checklist(
+                session=session, catalog=load_default_catalog(), environment_name=environment
+            )
+        except ProgressError as error:
+            raise _fail(str(error)) from error
+
+
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
 
 
-def _configs(path: Path, *, required: bool):
+def _configs(path: Path, *, required: bool) -> dict[str, EnvironmentConfig]:
     """The verification configuration at `path`; exit 2 with the problem if it is invalid."""
     from mission_control.verification.config import ConfigError, load_config
 
@@ -238,15 +254,7 @@ def status(env: EnvOption = "production") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from mission_control.catalog import load_default_catalog
-    from mission_control.progress.service import ProgressError, get_checklist
-
-    database = _database()
-    with database.read() as session:
-        try:
-            checklist = get_checklist(session=session, catalog=load_default_catalog(), environment_name=env)
-        except ProgressError as error:
-            raise _fail(str(error)) from error
+    checklist = _checklist(env)
     table = Table(title=f"{checklist.catalog.title} — {env}")
     table.add_column("Category")
     table.add_column("Done", justify="right")
@@ -269,19 +277,11 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", help="File to write (default: stdout).")] = None,
 ) -> None:
     """Export an environment's checklist and progress."""
-    from mission_control.catalog import load_default_catalog
     from mission_control.progress.export import FORMATS, render
-    from mission_control.progress.service import ProgressError, get_checklist
 
     if fmt not in FORMATS:
         raise _fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    database = _database()
-    with database.read() as session:
-        try:
-            checklist = get_checklist(session=session, catalog=load_default_catalog(), environment_name=env)
-        except ProgressError as error:
-            raise _fail(str(error)) from error
-    text = render(checklist, fmt)
+    text = render(_checklist(env), fmt)
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -137,6 +137,9 @@
         element.classList.remove("saving");
         applyItem(element, result.payload);
         setStatus(element, "Saved", false);
+        setTimeout(function () {
+          if (element.querySelector(".save-status").textContent === "Saved") setStatus(element, "", false);
+        }, 3000);
         refresh();
         return;
       }
