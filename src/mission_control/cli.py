@@ -22,11 +22,13 @@ app = typer.Typer(
 env_app = typer.Typer(help="Environments whose progress is tracked.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+runbook_app = typer.Typer(help="Runbooks generated from the live AWS configuration.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
 app.add_typer(env_app, name="env")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(runbook_app, name="runbook")
 
 EnvOption = Annotated[str, typer.Option("--env", help="Environment name.")]
 
@@ -65,6 +67,22 @@ def _checklist(environment: str) -> ChecklistView:
             raise _fail(str(error)) from error
 
 
+def _environment_config(path: Path, name: str | None) -> EnvironmentConfig:
+    """The named environment's configuration (default: the only one, or production); exit 2 if absent."""
+    configs = _configs(path, required=True)
+    if name is None:
+        name = next(iter(configs)) if len(configs) == 1 else "production"
+    if name not in configs:
+        raise _fail(f"{path}: no [environments.{name}] table (found: {', '.join(sorted(configs))})")
+    return configs[name]
+
+
+ConfigOption = Annotated[Path, typer.Option("--config", help="Verification configuration (TOML).")]
+DEFAULT_CONFIG = Path("mission-control.toml")
+VerifyEnvOption = Annotated[
+    str | None, typer.Option("--env", help="Environment (default: the only one, or production).")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", help="File to write (default: stdout).")]
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
 
@@ -158,14 +176,10 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
 
 @app.command()
 def verify(
-    config: Annotated[Path, typer.Option("--config", help="Verification configuration (TOML).")] = Path(
-        "mission-control.toml"
-    ),
-    env: Annotated[
-        str | None, typer.Option("--env", help="Environment (default: the only one, or production).")
-    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json, junit or markdown.")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", help="File to write (default: stdout).")] = None,
+    output: OutputOption = None,
     fail_under: Annotated[
         int | None, typer.Option("--fail-under", min=0, max=100, help="Pass when completion is at least PCT.")
     ] = None,
@@ -188,11 +202,8 @@ def verify(
     renderers = {"json": reports.to_json, "junit": reports.to_junit, "markdown": reports.to_markdown}
     if fmt not in (*renderers, "table"):
         raise _fail(f"unknown format {fmt!r}: choose table, json, junit or markdown")
-    configs = _configs(config, required=True)
-    if env is None:
-        env = next(iter(configs)) if len(configs) == 1 else "production"
-    if env not in configs:
-        raise _fail(f"{config}: no [environments.{env}] table (found: {', '.join(sorted(configs))})")
+    environment = _environment_config(config, env)
+    env = environment.name
     catalog = load_default_catalog()
     database = _database((env,))
     stderr = Console(stderr=True)
@@ -208,7 +219,7 @@ def verify(
         report, regressed = verify_and_record(
             database=database,
             catalog=catalog,
-            config=configs[env],
+            config=environment,
             clients=AwsClients(),
             actor="cli",
             on_progress=lambda label: progress.update(task, advance=1, description=label),
@@ -236,6 +247,30 @@ def verify(
     if fail_under is not None:
         raise typer.Exit(0 if percent >= fail_under else 1)
     raise typer.Exit(1 if summary["failing"] or summary["error"] else 0)
+
+
+@runbook_app.command("dns")
+def runbook_dns(
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Write the DNS failover runbook (Markdown) from the live Route53 configuration."""
+    from datetime import UTC, datetime
+
+    from mission_control.evidence.runbooks import RunbookError, dns_runbook
+    from mission_control.verification.aws import AwsClients
+    from mission_control.verification.collectors.route53 import collect_route53
+
+    environment = _environment_config(config, env)
+    try:
+        text = dns_runbook(environment, collect_route53(environment, AwsClients()), datetime.now(UTC))
+    except RunbookError as error:
+        raise _fail(f"cannot write the runbook: {error}", code=1) from error
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
 
 
 @app.command("iam-policy")
