@@ -23,12 +23,16 @@ env_app = typer.Typer(help="Environments whose progress is tracked.", no_args_is
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 runbook_app = typer.Typer(help="Runbooks generated from the live AWS configuration.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Evidence documents generated from the live configuration.", no_args_is_help=True
+)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
 app.add_typer(env_app, name="env")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(evidence_app, name="evidence")
 
 EnvOption = Annotated[str, typer.Option("--env", help="Environment name.")]
 
@@ -258,19 +262,48 @@ def runbook_dns(
     """Write the DNS failover runbook (Markdown) from the live Route53 configuration."""
     from datetime import UTC, datetime
 
-    from mission_control.evidence.runbooks import RunbookError, dns_runbook
+    from mission_control.evidence.errors import EvidenceError
+    from mission_control.evidence.runbooks import dns_runbook
     from mission_control.verification.aws import AwsClients
     from mission_control.verification.collectors.route53 import collect_route53
 
     environment = _environment_config(config, env)
     try:
         text = dns_runbook(environment, collect_route53(environment, AwsClients()), datetime.now(UTC))
-    except RunbookError as error:
+    except EvidenceError as error:
         raise _fail(f"cannot write the runbook: {error}", code=1) from error
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+@evidence_app.command("geo-restriction")
+def evidence_geo_restriction(
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Write the geo-restriction review of every distribution, with its configuration fingerprint."""
+    from datetime import UTC, datetime
+
+    from mission_control.evidence.errors import EvidenceError
+    from mission_control.evidence.geo_restriction import geo_restriction_report
+    from mission_control.verification.aws import AwsClients
+    from mission_control.verification.collectors.cloudfront import collect_cloudfront
+
+    environment = _environment_config(config, env)
+    try:
+        report = geo_restriction_report(
+            environment, collect_cloudfront(environment, AwsClients()), datetime.now(UTC)
+        )
+    except EvidenceError as error:
+        raise _fail(f"cannot review geo restrictions: {error}", code=1) from error
+    if output:
+        output.write_text(report.markdown, encoding="utf-8")
+    else:
+        sys.stdout.write(report.markdown)
+    typer.echo(f"fingerprint {report.fingerprint}", err=True)
 
 
 @app.command("iam-policy")

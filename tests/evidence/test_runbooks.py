@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from mission_control.cli import app
 from mission_control.demo.estate import demo_config_toml
-from mission_control.evidence.runbooks import RunbookError, dns_runbook
+from mission_control.evidence.errors import EvidenceError
+from mission_control.evidence.runbooks import dns_runbook
 from mission_control.verification.aws import AwsError
 from mission_control.verification.collectors.route53 import Route53Snapshot
 from mission_control.verification.config import EnvironmentConfig
@@ -122,7 +123,7 @@ def test_alias_records_expect_their_targets_addresses() -> None:
 def test_an_estate_that_cannot_fail_over_says_what_to_fix(
     estate: Route53Snapshot, config: EnvironmentConfig, message: str
 ) -> None:
-    with pytest.raises(RunbookError, match=message):
+    with pytest.raises(EvidenceError, match=message):
         dns_runbook(config, estate, NOW)
 
 

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mission_control.evidence.errors import EvidenceError
 from mission_control.verification.aws import AwsError
 from mission_control.verification.collectors.route53 import Route53Snapshot, normalise_name
 from mission_control.verification.config import EnvironmentConfig
-
-
-class RunbookError(Exception):
-    """The live configuration cannot support a runbook; the message says what to fix first."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ def dns_runbook(config: EnvironmentConfig, route53: Route53Snapshot, generated_a
         )
     lines += ["", "Authoritative name servers: " + ", ".join(f"`{ns}`" for ns in name_servers), ""]
     if primary.health_check is None:
-        raise RunbookError(
+        raise EvidenceError(
             f"the {config.primary_region} record for {domain} has no health check, so it cannot be failed over "
             "by marking it unhealthy: fix dns.health-checks first"
         )
@@ -132,12 +129,12 @@ def dns_runbook(config: EnvironmentConfig, route53: Route53Snapshot, generated_a
 def _routes(config: EnvironmentConfig, route53: Route53Snapshot) -> tuple[dict[str, RegionRoute], list[str]]:
     for key in ("hosted_zone", "api_domain"):
         if not getattr(config, key):
-            raise RunbookError(f"not configured: set {key} in [environments.{config.name}]")
+            raise EvidenceError(f"not configured: set {key} in [environments.{config.name}]")
     for value in (route53.zone, route53.records, route53.health_checks):
         if isinstance(value, AwsError):
-            raise RunbookError(str(value))
+            raise EvidenceError(str(value))
     if route53.zone is None:
-        raise RunbookError(f"hosted zone {config.hosted_zone} not found")
+        raise EvidenceError(f"hosted zone {config.hosted_zone} not found")
     domain = normalise_name(config.api_domain or "")
     zone_name = normalise_name(config.hosted_zone or "")
     checks = {check["Id"]: check for check in route53.health_checks}  # type: ignore[union-attr]
@@ -157,7 +154,7 @@ def _routes(config: EnvironmentConfig, route53: Route53Snapshot) -> tuple[dict[s
             routes[region] = RegionRoute(region, record, checks.get(record.get("HealthCheckId", "")))
     missing = [region for region in config.regions if region not in routes]
     if missing:
-        raise RunbookError(
+        raise EvidenceError(
             f"no latency or failover record for {domain} in {', '.join(missing)}: fix dns.latency-routing first"
         )
     return routes, name_servers
