@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # imported lazily below: `--help` must stay fast
+
     from mission_control.db.database import Database
     from mission_control.progress.checklist import ChecklistView
     from mission_control.verification.config import EnvironmentConfig
@@ -253,57 +254,67 @@ def verify(
     raise typer.Exit(1 if summary["failing"] or summary["error"] else 0)
 
 
-@runbook_app.command("dns")
-def runbook_dns(
-    config: ConfigOption = DEFAULT_CONFIG,
-    env: VerifyEnvOption = None,
-    output: OutputOption = None,
-) -> None:
-    """Write the DNS failover runbook (Markdown) from the live Route53 configuration."""
+def _write_evidence(config: Path, env: str | None, output: Path | None, collector_name: str, render) -> str:
+    """Collect one AWS service for the environment, render a document from it, and write it out.
+
+    `render(environment, snapshot, now)` returns the Markdown; exit 1 when the estate cannot support it.
+    """
     from datetime import UTC, datetime
 
     from mission_control.evidence.errors import EvidenceError
-    from mission_control.evidence.runbooks import dns_runbook
     from mission_control.verification.aws import AwsClients
-    from mission_control.verification.collectors.route53 import collect_route53
+    from mission_control.verification.registry import COLLECTORS, load_all
 
     environment = _environment_config(config, env)
+    load_all()
     try:
-        text = dns_runbook(environment, collect_route53(environment, AwsClients()), datetime.now(UTC))
+        text = render(environment, COLLECTORS[collector_name](environment, AwsClients()), datetime.now(UTC))
     except EvidenceError as error:
-        raise _fail(f"cannot write the runbook: {error}", code=1) from error
+        raise _fail(f"cannot write it: {error}", code=1) from error
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
 
 
+@runbook_app.command("dns")
+def runbook_dns(
+    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+) -> None:
+    """Write the DNS failover runbook (Markdown) from the live Route53 configuration."""
+    from mission_control.evidence.runbooks import dns_runbook
+
+    _write_evidence(config, env, output, "route53", dns_runbook)
+
+
 @evidence_app.command("geo-restriction")
 def evidence_geo_restriction(
-    config: ConfigOption = DEFAULT_CONFIG,
-    env: VerifyEnvOption = None,
-    output: OutputOption = None,
+    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
 ) -> None:
-    """Write the geo-restriction review of every distribution, with its configuration fingerprint."""
-    from datetime import UTC, datetime
-
-    from mission_control.evidence.errors import EvidenceError
+    """Write the geo-restriction review of every distribution, with the live configuration's fingerprint."""
     from mission_control.evidence.geo_restriction import geo_restriction_report
-    from mission_control.verification.aws import AwsClients
-    from mission_control.verification.collectors.cloudfront import collect_cloudfront
 
-    environment = _environment_config(config, env)
-    try:
-        report = geo_restriction_report(
-            environment, collect_cloudfront(environment, AwsClients()), datetime.now(UTC)
-        )
-    except EvidenceError as error:
-        raise _fail(f"cannot review geo restrictions: {error}", code=1) from error
-    if output:
-        output.write_text(report.markdown, encoding="utf-8")
-    else:
-        sys.stdout.write(report.markdown)
-    typer.echo(f"fingerprint {report.fingerprint}", err=True)
+    _write_evidence(config, env, output, "cloudfront", lambda *args: geo_restriction_report(*args).markdown)
+
+
+@evidence_app.command("cognito-parity")
+def evidence_cognito_parity(
+    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+) -> None:
+    """Write every setting in which the backup user pool differs from the primary."""
+    from mission_control.evidence.cognito import cognito_parity_document
+
+    _write_evidence(config, env, output, "cognito", cognito_parity_document)
+
+
+@evidence_app.command("token-sync-template")
+def evidence_token_sync_template(
+    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+) -> None:
+    """Write the Cognito token-sync strategy template, pre-filled with the live pools, to complete."""
+    from mission_control.evidence.cognito import token_sync_template
+
+    _write_evidence(config, env, output, "cognito", token_sync_template)
 
 
 @app.command("iam-policy")
