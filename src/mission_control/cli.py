@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # imported lazily below: `--help` must stay fast
-
     from mission_control.db.database import Database
     from mission_control.progress.checklist import ChecklistView
     from mission_control.verification.config import EnvironmentConfig
@@ -318,13 +317,65 @@ def evidence_token_sync_template(
 
 
 @app.command("iam-policy")
-def iam_policy() -> None:
-    """Print the least-privilege, read-only IAM policy that `verify` needs."""
+def iam_policy(
+    drills: Annotated[
+        bool, typer.Option("--drills", help="The policy drills need (they write) instead.")
+    ] = False,
+) -> None:
+    """Print the least-privilege, read-only IAM policy that `verify` needs (or, with --drills, the drills' own)."""
     import json
 
-    from mission_control.verification.iam import read_only_policy
+    from mission_control.verification.iam import drills_policy, read_only_policy
 
-    typer.echo(json.dumps(read_only_policy(), indent=2))
+    typer.echo(json.dumps(drills_policy() if drills else read_only_policy(), indent=2))
+
+
+@app.command("drill")
+def drill_command(
+    name: Annotated[str, typer.Argument(help="Which drill, e.g. restore, auth-flow, edge-latency.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    allow_writes: Annotated[
+        bool, typer.Option("--allow-writes", help="Let a drill that creates and deletes AWS resources run.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Run a drill (game day) and record its timeline, measurements and outcome; exit 1 unless it passed."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from mission_control.evidence.drills.record import DrillRecorder, Outcome
+    from mission_control.evidence.drills.registry import DRILLS, load_all
+    from mission_control.verification.aws import AwsClients
+
+    load_all()
+    if name not in DRILLS:
+        raise _fail(f"unknown drill {name!r}: choose one of {', '.join(sorted(DRILLS))}")
+    if fmt not in ("table", "json"):
+        raise _fail(f"unknown format {fmt!r}: choose table or json")
+    chosen = DRILLS[name]
+    if chosen.writes and not allow_writes:
+        raise _fail(
+            f"drill {name} writes to AWS (it creates and then deletes its own resources): rerun with "
+            "--allow-writes, using the policy from `mission-control iam-policy --drills`"
+        )
+    environment = _environment_config(config, env)
+    recorder = DrillRecorder(name, environment.name, chosen.item_id)
+    record = recorder.run(lambda recording: chosen.body(recording, environment, AwsClients()))
+    if fmt == "json":
+        typer.echo(json.dumps(record.to_dict(), indent=2))
+    else:
+        table = Table(title=f"drill {name} — {environment.name}: {record.outcome}")
+        for column in ("Step", "Seconds", "Result"):
+            table.add_column(column)
+        for step in record.steps:
+            table.add_row(step.name, f"{step.seconds}", "ok" if step.ok else f"FAILED: {step.detail}")
+        for key, value in record.measurements.items():
+            table.add_row(f"measured {key}", "", str(value))
+        Console().print(table)
+    raise typer.Exit(0 if record.outcome is Outcome.PASSED else 1)
 
 
 @app.command()
