@@ -20,6 +20,13 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest schema revision this version of Mission Control knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or "base"
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
     """Migrate to `revision`; replicas starting together on PostgreSQL take turns on an advisory lock."""
     config = alembic_config()

@@ -14,16 +14,18 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mission_control.db.base import utcnow
 from mission_control.identity.models import ApiToken, User, WebSession
+from mission_control.text import text_problem
 
 ROLES = ("viewer", "editor", "admin")
 TOKEN_PREFIX = "mc_"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+MAX_TOKEN_NAME_LENGTH = 128
 _hasher = PasswordHasher()
 
 
@@ -40,7 +42,9 @@ def hash_secret(secret: str) -> str:
 
 
 def get_user(*, session: Session, name: str) -> User | None:
-    """The user called `name`, or None."""
+    """The user called `name`, or None (also for names no user can have)."""
+    if not _NAME_PATTERN.fullmatch(name):
+        return None
     return session.scalar(select(User).where(User.name == name))
 
 
@@ -50,7 +54,7 @@ def count_users(*, session: Session) -> int:
 
 def add_user(*, session: Session, name: str, role: str, password: str | None) -> User:
     """Create a user; raise IdentityError on a bad name, unknown role, short password or duplicate."""
-    if not _NAME_PATTERN.match(name):
+    if not _NAME_PATTERN.fullmatch(name):
         raise IdentityError(f"invalid user name {name!r}: use letters, digits, '.', '_', '@' or '-'")
     if role not in ROLES:
         raise IdentityError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
@@ -81,6 +85,9 @@ def create_token(*, session: Session, user: User, name: str) -> str:
     """Create an API token for `user`; the secret is returned once and only its hash is kept."""
     if not name.strip():
         raise IdentityError("a token needs a name (what will use it?)")
+    problem = text_problem(name.strip(), field="token name", max_length=MAX_TOKEN_NAME_LENGTH)
+    if problem:
+        raise IdentityError(problem)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, name=name.strip(), token_hash=hash_secret(secret)))
     session.flush()
@@ -94,6 +101,52 @@ def find_token(*, session: Session, secret: str) -> tuple[ApiToken, User] | None
     )
     user = session.get(User, token.user_id) if token else None
     return (token, user) if token and user else None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as listed: never its secret."""
+
+    id: int
+    user: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_tokens(*, session: Session, user_name: str | None = None) -> list[TokenRecord]:
+    """Every token (or `user_name`'s), oldest first, revoked ones included."""
+    query = select(ApiToken, User.name).join(User, ApiToken.user_id == User.id).order_by(ApiToken.id)
+    if user_name is not None:
+        query = query.where(User.name == user_name)
+    return [_record(token, owner) for token, owner in session.execute(query)]
+
+
+def get_token(*, session: Session, token_id: int) -> TokenRecord | None:
+    """The token with id `token_id`, or None (also for ids no database row can have)."""
+    if not 0 < token_id < 2**63:
+        return None
+    row = session.execute(
+        select(ApiToken, User.name).join(User, ApiToken.user_id == User.id).where(ApiToken.id == token_id)
+    ).first()
+    return _record(*row) if row else None
+
+
+def revoke_token(*, session: Session, token_id: int) -> TokenRecord | None:
+    """Revoke a token (it stops working at once); None when it does not exist. Revoking twice keeps
+    the first time."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return get_token(session=session, token_id=token_id)
+
+
+def _record(token: ApiToken, owner: str) -> TokenRecord:
+    return TokenRecord(token.id, owner, token.name, token.created_at, token.last_used_at, token.revoked_at)
 
 
 def token_use_is_stale(token: ApiToken) -> bool:
@@ -128,19 +181,37 @@ def start_session(*, session: Session, user: User, lifetime: timedelta) -> NewSe
     return NewSession(secret, csrf_token, expires_at)
 
 
-def find_session(*, session: Session, secret: str) -> tuple[User, WebSession] | None:
-    """The user and session behind a cookie, if it exists and has not expired."""
+def find_session(*, session: Session, secret: str, idle: timedelta) -> tuple[User, WebSession] | None:
+    """The user and session behind a cookie, unless it has expired or gone unused for `idle`."""
     web_session = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
-    if web_session is None or web_session.expires_at <= utcnow():
+    now = utcnow()
+    if web_session is None or web_session.expires_at <= now or web_session.last_seen_at + idle <= now:
         return None
     user = session.get(User, web_session.user_id)
     return (user, web_session) if user else None
+
+
+def session_use_is_stale(web_session: WebSession) -> bool:
+    """Like tokens, note a session's use at most once a minute; idle expiry needs no finer grain."""
+    return utcnow() - web_session.last_seen_at > TOKEN_USE_RESOLUTION
+
+
+def record_session_use(*, session: Session, session_id: int) -> None:
+    web_session = session.get(WebSession, session_id)
+    if web_session is not None:
+        web_session.last_seen_at = utcnow()
 
 
 def end_session(*, session: Session, secret: str) -> None:
     web_session = session.scalar(select(WebSession).where(WebSession.token_hash == hash_secret(secret)))
     if web_session is not None:
         session.delete(web_session)
+
+
+def end_all_sessions(*, session: Session, user: User) -> int:
+    """Sign `user` out everywhere (every browser session); return how many sessions ended."""
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    return result.rowcount or 0
 
 
 def ensure_initial_admin(*, session: Session) -> str | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
+import math
 import secrets
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,24 +13,39 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from mission_control.db.base import utcnow
+from mission_control.identity.lockout import LockoutPolicy, clear_failures, locked_until, record_failure
 from mission_control.identity.service import (
     IdentityError,
+    TokenRecord,
     add_user,
     authenticate,
     create_token,
+    end_all_sessions,
     end_session,
+    get_token,
     get_user,
+    list_tokens,
+    revoke_token,
     start_session,
 )
 from mission_control.progress.service import InvalidInput, NotFound, record_event
-from mission_control.web.auth import SESSION_COOKIE, Principal, require
+from mission_control.text import same_secret
+from mission_control.web.auth import (
+    SESSION_COOKIE,
+    Forbidden,
+    Principal,
+    cookies_are_secure,
+    require,
+    set_session_cookie,
+)
 from mission_control.web.templating import templates
 
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "mc_login_csrf"
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: never let ?next= send a user to another host."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -41,10 +57,17 @@ def _login_page(request: Request, *, error: str | None = None, status: int = 200
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"csrf_token": csrf, "next": _safe_next(request.query_params.get("next")), "error": error},
+        {"csrf_token": csrf, "next": safe_next(request.query_params.get("next")), "error": error},
         status_code=status,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        httponly=True,
+        samesite="strict",
+        secure=cookies_are_secure(request),
+        path="/login",
+    )
     return response
 
 
@@ -62,32 +85,50 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    if not expected or not same_secret(csrf_token, expected):
         return _login_page(request, error="The form expired; please sign in again.", status=400)
     settings = request.app.state.settings
+    policy = LockoutPolicy(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes))
+    client = request.client.host if request.client else "unknown"
+    now = utcnow()
     with request.app.state.database.transaction() as session:
-        user = authenticate(session=session, name=name, password=password)
-        if user is None:
-            record_event(session=session, actor=name[:128], action="login.failed")
-            failed = True
-        else:
+        until = locked_until(session=session, policy=policy, name=name, client=client, now=now)
+        user = None if until else authenticate(session=session, name=name, password=password)
+        if user is not None:
+            clear_failures(session=session, name=name, client=client)
             new_session = start_session(
                 session=session, user=user, lifetime=timedelta(hours=settings.session_hours)
             )
-            record_event(session=session, actor=user.name, action="login")
-            failed = False
-    if failed:
+            record_event(session=session, actor=user.name, action="login", new_value=f"from {client}")
+        elif until is None:
+            record_event(session=session, actor=name[:128], action="login.failed", new_value=f"from {client}")
+            until = record_failure(session=session, policy=policy, name=name, client=client, now=now)
+            if until is not None:
+                record_event(
+                    session=session,
+                    actor=name[:128],
+                    action="login.locked",
+                    new_value=f"{policy.max_failures} failed sign-ins from {client}; locked until {until:%H:%M} UTC",
+                )
+    if until is not None:
+        return _locked_out(request, until - now)
+    if user is None:
         return _login_page(request, error="Unknown user or wrong password.", status=401)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new_session.secret,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        max_age=settings.session_hours * 3600,
-    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, new_session.secret)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+def _locked_out(request: Request, remaining: timedelta) -> Response:
+    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+    response = _login_page(
+        request,
+        error=f"Too many failed sign-ins for this user from your address: try again in {minutes} "
+        f"minute{'s' if minutes > 1 else ''}.",
+        status=429,
+    )
+    response.headers["Retry-After"] = str(max(1, math.ceil(remaining.total_seconds())))
     return response
 
 
@@ -96,6 +137,25 @@ def logout(request: Request, principal: Annotated[Principal, Depends(require("vi
     with request.app.state.database.transaction() as session:
         end_session(session=session, secret=request.cookies.get(SESSION_COOKIE, ""))
         record_event(session=session, actor=principal.name, action="logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/logout/everywhere", include_in_schema=False)
+def logout_everywhere(
+    request: Request, principal: Annotated[Principal, Depends(require("viewer"))]
+) -> Response:
+    """End every browser session of the caller (a lost laptop, a shared machine)."""
+    with request.app.state.database.transaction() as session:
+        user = get_user(session=session, name=principal.name)
+        ended = end_all_sessions(session=session, user=user) if user else 0
+        record_event(
+            session=session,
+            actor=principal.name,
+            action="logout.everywhere",
+            new_value=f"sessions ended: {ended}",
+        )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -176,5 +236,58 @@ async def issue_token(
                 new_value=f"{user.name}: {body.name}",
             )
             return IssuedToken(user=user.name, name=body.name, token=secret)
+
+    return await run_in_threadpool(write)
+
+
+class TokenInfo(BaseModel):
+    id: int
+    user: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _token_info(record: TokenRecord) -> TokenInfo:
+    return TokenInfo(**asdict(record))
+
+
+@router.get("/api/v1/tokens", response_model=list[TokenInfo], tags=["identity"])
+async def tokens(
+    request: Request, principal: Annotated[Principal, Depends(require("viewer"))]
+) -> list[TokenInfo]:
+    """API tokens with their last use (to the minute): an admin sees every token, others their own."""
+
+    def read() -> list[TokenInfo]:
+        owner = None if principal.role == "admin" else principal.name
+        with request.app.state.database.read() as session:
+            return [_token_info(record) for record in list_tokens(session=session, user_name=owner)]
+
+    return await run_in_threadpool(read)
+
+
+@router.delete("/api/v1/tokens/{token_id}", response_model=TokenInfo, tags=["identity"])
+async def revoke(
+    token_id: int, request: Request, principal: Annotated[Principal, Depends(require("viewer"))]
+) -> TokenInfo:
+    """Revoke a token: it stops working at once. Admins revoke any token, others their own."""
+
+    def write() -> TokenInfo:
+        with request.app.state.database.transaction() as session:
+            record = get_token(session=session, token_id=token_id)
+            if record is None:
+                raise NotFound(f"token {token_id} does not exist")
+            if record.user != principal.name and principal.role != "admin":
+                raise Forbidden(f"token {token_id} belongs to {record.user}; only an admin can revoke it")
+            if record.revoked_at is None:
+                record = revoke_token(session=session, token_id=token_id) or record
+                record_event(
+                    session=session,
+                    actor=principal.name,
+                    action="token.revoked",
+                    new_value=f"{record.user}: {record.name} (id {record.id})",
+                )
+            return _token_info(record)
 
     return await run_in_threadpool(write)

@@ -6,21 +6,24 @@ X-CSRF-Token header); bearer-token requests carry no ambient credentials, so the
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mission_control.identity.service import (
     find_session,
     find_token,
+    record_session_use,
     record_token_use,
     role_allows,
+    session_use_is_stale,
     token_use_is_stale,
 )
+from mission_control.text import same_secret
 
 SESSION_COOKIE = "mc_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -70,12 +73,35 @@ def _identify(request: Request) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
     with database.read() as session:
-        found = find_session(session=session, secret=cookie)
+        found = find_session(session=session, secret=cookie, idle=idle)
         if found is None:
             return None
         user, web_session = found
-        return Principal(user.name, user.role, web_session.csrf_token)
+        principal = Principal(user.name, user.role, web_session.csrf_token)
+        stale = session_use_is_stale(web_session)
+    if stale:
+        with database.transaction() as session:
+            record_session_use(session=session, session_id=web_session.id)
+    return principal
+
+
+def cookies_are_secure(request: Request) -> bool:
+    """Secure cookies when configured (MC_SECURE_COOKIES) or when this request came over HTTPS."""
+    return request.app.state.settings.secure_cookies or request.url.scheme == "https"
+
+
+def set_session_cookie(request: Request, response: Response, secret: str) -> None:
+    """The session cookie: HttpOnly (no script reads it), SameSite=Lax, Secure over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_are_secure(request),
+        max_age=request.app.state.settings.session_hours * 3600,
+    )
 
 
 async def _check_csrf(request: Request, principal: Principal) -> None:
@@ -86,7 +112,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         submitted = value if isinstance(value, str) else None
-    if not submitted or not hmac.compare_digest(submitted, principal.csrf_token or ""):
+    if not submitted or not same_secret(submitted, principal.csrf_token or ""):
         raise Forbidden("missing or invalid CSRF token: reload the page and try again")
 
 
