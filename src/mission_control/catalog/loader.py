@@ -15,11 +15,20 @@ import yaml
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("multi-region-readiness.yaml")
 EFFORTS = ("Low", "Medium", "High")
-_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$")
+EVIDENCE_KINDS = ("document", "drill", "attestation")
+_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*")
 
 
 class CatalogError(Exception):
     """A malformed catalog; the message says where and what."""
+
+
+@dataclass(frozen=True)
+class EvidenceRequirement:
+    """What completes an item no probe can prove, and for how long: each kind must be present and fresh."""
+
+    requires: tuple[str, ...]  # of EVIDENCE_KINDS
+    valid_days: int
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Item:
     description: str
     effort: str
     category: str  # the owning category's id
+    evidence: EvidenceRequirement | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,13 @@ def load_catalog(path: Path) -> Catalog:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML: {error}") from error
+    except RecursionError as error:
+        raise CatalogError(f"{path}: not valid YAML: nested too deeply") from error
+    # PyYAML's constructors raise bare KeyError, ValueError... on values like `!!bool x` or 2020-13-45
+    except Exception as error:
+        raise CatalogError(
+            f"{path}: not valid YAML: a value could not be read ({type(error).__name__}: {error})"
+        ) from error
     return _catalog(document, str(path))
 
 
@@ -124,15 +141,34 @@ def _item(entry: Any, category_id: str, category_where: str, position: int) -> I
     item_id = _text(entry, "id", where)
     where = f"{category_where}, item {item_id!r}"
     _check_id(item_id, where)
-    unknown = set(entry) - {"id", "title", "description", "effort"}
+    unknown = set(entry) - {"id", "title", "description", "effort", "evidence"}
     if unknown:
-        raise CatalogError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        raise CatalogError(f"{where}: unknown field {sorted(unknown, key=repr)[0]!r}")
     effort = _text(entry, "effort", where)
     if effort not in EFFORTS:
         raise CatalogError(f"{where}: effort must be one of {', '.join(EFFORTS)}, not {effort!r}")
     return Item(
-        item_id, _text(entry, "title", where), _text(entry, "description", where), effort, category_id
+        item_id,
+        _text(entry, "title", where),
+        _text(entry, "description", where),
+        effort,
+        category_id,
+        _evidence(entry.get("evidence"), where),
     )
+
+
+def _evidence(value: Any, where: str) -> EvidenceRequirement | None:
+    if value is None:
+        return None
+    shape = f"{where}: 'evidence' must be {{requires: [{', '.join(EVIDENCE_KINDS)}], valid_days: N}}"
+    if not isinstance(value, dict) or set(value) != {"requires", "valid_days"}:
+        raise CatalogError(shape)
+    requires, valid_days = value["requires"], value["valid_days"]
+    if not isinstance(requires, list) or not requires or any(kind not in EVIDENCE_KINDS for kind in requires):
+        raise CatalogError(shape)
+    if isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days < 1:
+        raise CatalogError(f"{where}: evidence valid_days must be a whole number of days, at least 1")
+    return EvidenceRequirement(tuple(dict.fromkeys(requires)), valid_days)
 
 
 def _text(mapping: dict[str, Any], key: str, where: str) -> str:
@@ -143,5 +179,5 @@ def _text(mapping: dict[str, Any], key: str, where: str) -> str:
 
 
 def _check_id(value: str, where: str) -> None:
-    if not _ID_PATTERN.match(value):
+    if not _ID_PATTERN.fullmatch(value):
         raise CatalogError(f"{where}: id {value!r} must be lowercase words joined by '-' and '.'")

@@ -55,6 +55,8 @@ def parse_localstorage(raw: bytes | str, catalog: Catalog) -> ImportPlan:
     plan = ImportPlan()
     lookup = _lookup(catalog)
     for key, checked in entries:
+        if not _is_text(key):
+            raise UnreadableImport(f"entry {key!r} holds an unpaired surrogate, so it is not text")
         item_id = lookup.get(_normalise(key))
         if item_id is None:
             plan.unmatched.append(key)
@@ -64,23 +66,37 @@ def parse_localstorage(raw: bytes | str, catalog: Catalog) -> ImportPlan:
 
 
 def _decode(text: str) -> Any:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UnreadableImport(
-            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from error
+    value = _json(text, "not valid JSON")
     for _ in range(3):  # localStorage values are strings: unwrap JSON that was encoded again
         if isinstance(value, dict) and STORAGE_KEY in value:
             value = value[STORAGE_KEY]
         elif isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as error:
-                raise UnreadableImport(f"the stored string is not JSON: {error.msg}") from error
+            value = _json(value, "the stored string is not JSON")
         else:
             break
     return value
+
+
+def _json(text: str, problem: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadableImport(
+            f"{problem}: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from error
+    except ValueError as error:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        raise UnreadableImport(f"{problem}: {error}") from error
+    except RecursionError as error:
+        raise UnreadableImport(f"{problem}: nested too deeply") from error
+
+
+def _is_text(key: str) -> bool:
+    """False for strings holding a lone surrogate (JSON allows "\\ud800"; UTF-8 cannot store it)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _entries(value: Any) -> list[tuple[str, bool]]:

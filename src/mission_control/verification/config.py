@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from mission_control.text import ENVIRONMENT_NAME_RULE, is_environment_name
+
 DEFAULT_CONFIG_PATH = Path("mission-control.toml")
 
 
@@ -39,6 +41,12 @@ class EnvironmentConfig:
     cognito_backup_pool: str | None = None
     rto_seconds: int | None = None
     rpo_seconds: int | None = None
+    edge_latency_urls: tuple[str, ...] = ()
+    edge_latency_requests: int = 20
+    edge_latency_p95_ms: int = 1000
+    edge_latency_cold_ms: int = 3000
+    dns_cutover_timeout_seconds: int = 300
+    origin_health_urls: tuple[str, ...] = ()
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -50,8 +58,13 @@ _STRING_KEYS = {
     "edge_auth_function", "edge_redirect_function", "edge_role",
     "cognito_primary_pool", "cognito_backup_pool",
 }  # fmt: skip
-_INTEGER_KEYS = {"max_failover_ttl", "max_default_ttl", "max_max_ttl", "rto_seconds", "rpo_seconds"}
-_STRING_LIST_KEYS = {"health_check_paths", "platform_tables", "distributions"}
+_INTEGER_KEYS = {
+    "max_failover_ttl", "max_default_ttl", "max_max_ttl", "rto_seconds", "rpo_seconds",
+    "edge_latency_requests", "edge_latency_p95_ms", "edge_latency_cold_ms", "dns_cutover_timeout_seconds",
+}  # fmt: skip
+_STRING_LIST_KEYS = {
+    "health_check_paths", "platform_tables", "distributions", "edge_latency_urls", "origin_health_urls",
+}  # fmt: skip
 _STRING_MAP_KEYS = {"regional_endpoints"}
 _REQUIRED_KEYS = ("primary_region", "secondary_region")
 
@@ -62,6 +75,10 @@ def load_config(path: Path) -> dict[str, EnvironmentConfig]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read configuration ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: cannot read configuration (not UTF-8 text: {error.reason} at byte {error.start})"
+        ) from error
     return parse_config(text, source=str(path))
 
 
@@ -70,6 +87,8 @@ def parse_config(text: str, *, source: str) -> dict[str, EnvironmentConfig]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from error
+    except RecursionError as error:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from error
     unknown_top = set(document) - {"environments"}
     if unknown_top:
         raise ConfigError(
@@ -83,6 +102,8 @@ def parse_config(text: str, *, source: str) -> dict[str, EnvironmentConfig]:
 
 def _environment(name: str, table: Any, source: str) -> EnvironmentConfig:
     where = f"{source}: environments.{name}"
+    if not is_environment_name(name):
+        raise ConfigError(f"{where}: invalid environment name {name!r}: {ENVIRONMENT_NAME_RULE}")
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: must be a table")
     known = {f.name for f in fields(EnvironmentConfig)} - {"name"}
