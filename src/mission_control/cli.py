@@ -6,18 +6,25 @@ Heavy imports (FastAPI, boto3) happen inside commands so `--help` stays fast.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:  # imported lazily below: `--help` must stay fast
+    from collections.abc import Callable, Iterator
+    from datetime import datetime
+
     from mission_control.db.database import Database
     from mission_control.progress.checklist import ChecklistView
+    from mission_control.settings import Settings
     from mission_control.verification.config import EnvironmentConfig
 
 app = typer.Typer(
-    help="Take an AWS platform from one region to two, and prove it got there.", no_args_is_help=True
+    rich_markup_mode=None,  # plain help: importing Rich for it would double `--help` start-up time
+    help="Take an AWS platform from one region to two, and prove it got there.",
+    no_args_is_help=True,
 )
 env_app = typer.Typer(help="Environments whose progress is tracked.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -42,19 +49,40 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _settings() -> Settings:
+    """The settings from the environment; exit 2 naming the variable that is wrong."""
+    from mission_control.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+
+
 def _database(environments: tuple[str, ...] = ()) -> Database:
     """The migrated database, with `production` and `environments` present."""
     from mission_control.catalog import load_default_catalog
     from mission_control.db.database import Database
     from mission_control.db.migrate import upgrade
     from mission_control.progress.service import ensure_defaults
-    from mission_control.settings import Settings
 
-    database = Database(Settings.from_env().database_url)
+    database = Database(_settings().database_url)
     upgrade(database)
     with database.transaction() as session:
         ensure_defaults(session=session, catalog=load_default_catalog(), environments=environments)
     return database
+
+
+@contextmanager
+def _open_database(*, migrate: bool = True) -> Iterator[Database]:
+    """The database (migrated, with defaults, unless `migrate` is false), disposed of afterwards."""
+    from mission_control.db.database import Database
+
+    database = _database() if migrate else Database(_settings().database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def _checklist(environment: str) -> ChecklistView:
@@ -103,10 +131,17 @@ def _configs(path: Path, *, required: bool) -> dict[str, EnvironmentConfig]:
         raise _fail(str(error)) from error
 
 
-def _run_server(app_instance: object, host: str, port: int) -> None:
+def _run_server(app_instance: object, host: str, port: int, workers: int = 1) -> None:
+    """Serve `app_instance`, or with several workers an app each worker process builds from the environment."""
     import uvicorn
 
     typer.echo(f"Mission Control on http://{host}:{port}/", err=True)
+    if workers > 1:
+        uvicorn.run(
+            "mission_control.web.app:create_app", factory=True, workers=workers,
+            host=host, port=port, timeout_graceful_shutdown=3, log_level="info",
+        )  # fmt: skip
+        return
     uvicorn.run(app_instance, host=host, port=port, timeout_graceful_shutdown=3, log_level="info")  # type: ignore[arg-type]
 
 
@@ -117,15 +152,29 @@ def serve(
     config: Annotated[
         Path | None, typer.Option("--config", help="Verification configuration (TOML) enabling 'Verify now'.")
     ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (use the cores).")] = 1,
 ) -> None:
     """Run the dashboard (SQLite by default; MC_DATABASE_URL selects PostgreSQL)."""
-    from mission_control.settings import Settings
-    from mission_control.web.app import create_app
+    import os
+    from dataclasses import replace
 
-    settings = Settings.from_env()
+    from mission_control.catalog import load_default_catalog
+    from mission_control.db.database import Database
+    from mission_control.web.app import create_app, prepare_database
+
+    settings = _settings()
     config_path = config or settings.config_path
     configs = _configs(config_path, required=True) if config_path else {}
-    _run_server(create_app(settings, configs=configs), host, port)
+    if workers > 1:  # prepare once here, so the workers find the database ready instead of racing
+        if config_path:
+            os.environ["MC_CONFIG"] = str(config_path.resolve())
+        database = Database(settings.database_url)
+        password = prepare_database(database, load_default_catalog(), configs)
+        database.dispose()
+        if password:
+            typer.echo(f"Created the first user: admin / {password}\nThis password is shown once.", err=True)
+    single = create_app(replace(settings, config_path=config_path), configs=configs) if workers == 1 else None
+    _run_server(single, host, port, workers)
 
 
 @app.command()
@@ -253,10 +302,18 @@ def verify(
     raise typer.Exit(1 if summary["failing"] or summary["error"] else 0)
 
 
-def _write_evidence(config: Path, env: str | None, output: Path | None, collector_name: str, render) -> str:
+def _write_evidence(
+    config: Path,
+    env: str | None,
+    output: Path | None,
+    collector_name: str,
+    render: Callable[[EnvironmentConfig, Any, datetime], str],
+    record_for: str | None = None,
+) -> None:
     """Collect one AWS service for the environment, render a document from it, and write it out.
 
     `render(environment, snapshot, now)` returns the Markdown; exit 1 when the estate cannot support it.
+    With `record_for`, the document is also stored as a new version of that item's evidence.
     """
     from datetime import UTC, datetime
 
@@ -274,16 +331,32 @@ def _write_evidence(config: Path, env: str | None, output: Path | None, collecto
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if record_for:
+        from mission_control.catalog import load_default_catalog
+        from mission_control.evidence.service import add_document
+
+        with _database((environment.name,)).transaction() as session:
+            add_document(
+                session=session, catalog=load_default_catalog(), environment_name=environment.name,
+                item_id=record_for, title=text.splitlines()[0].lstrip("# "), markdown=text, actor="cli",
+            )  # fmt: skip
+        typer.echo(f"recorded as evidence for {record_for} in {environment.name}", err=True)
+
+
+RecordOption = Annotated[bool, typer.Option("--record", help="Also store it as the item's evidence.")]
 
 
 @runbook_app.command("dns")
 def runbook_dns(
-    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    output: OutputOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Write the DNS failover runbook (Markdown) from the live Route53 configuration."""
     from mission_control.evidence.runbooks import dns_runbook
 
-    _write_evidence(config, env, output, "route53", dns_runbook)
+    _write_evidence(config, env, output, "route53", dns_runbook, "dns.failover-runbook" if record else None)
 
 
 @evidence_app.command("geo-restriction")
@@ -316,6 +389,124 @@ def evidence_token_sync_template(
     _write_evidence(config, env, output, "cognito", token_sync_template)
 
 
+ItemArgument = Annotated[str, typer.Argument(help="Catalog item id, e.g. cloudfront.geo-restriction.")]
+ActorOption = Annotated[str, typer.Option("--actor", help="Name recorded in the audit trail.")]
+
+
+def _record_evidence(write: Callable[..., object], **fields: Any) -> None:
+    """Run one evidence service call in a transaction; a bad input exits 2 with nothing stored."""
+    from mission_control.catalog import load_default_catalog
+    from mission_control.progress.service import ProgressError
+
+    try:
+        with _database().transaction() as session:
+            write(session=session, catalog=load_default_catalog(), **fields)
+    except ProgressError as error:
+        raise _fail(f"{error}; nothing was recorded") from error
+
+
+@evidence_app.command("attest")
+def evidence_attest(
+    item: ItemArgument,
+    statement: Annotated[str, typer.Option("--statement", help="What you vouch for.")],
+    env: EnvOption = "production",
+    fingerprint: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="Bind to this configuration (default: the latest run's, if any)."),
+    ] = None,
+    actor: ActorOption = "cli",
+) -> None:
+    """Attest an item; bound to the live configuration's fingerprint, a later change voids it."""
+    from mission_control.evidence.service import attest
+    from mission_control.progress.service import get_environment
+    from mission_control.verification.latest import latest_results
+
+    if fingerprint is None:
+        from mission_control.progress.service import ProgressError
+
+        with _database().read() as session:
+            try:
+                environment_id = get_environment(session=session, name=env).id
+            except ProgressError as error:
+                raise _fail(f"{error}; nothing was recorded") from error
+            result = latest_results(session=session, environment_id=environment_id)
+        fingerprint = result[item].facts.get("fingerprint") if item in result else None
+    _record_evidence(
+        attest, environment_name=env, item_id=item, statement=statement, actor=actor, fingerprint=fingerprint
+    )
+    bound = f", bound to configuration {fingerprint[:12]}…" if fingerprint else ""
+    typer.echo(f"attested {item} in {env}{bound}")
+
+
+@evidence_app.command("add-link")
+def evidence_add_link(
+    item: ItemArgument,
+    url: Annotated[str, typer.Argument(help="http(s) link to the evidence.")],
+    title: Annotated[str, typer.Option("--title", help="What it is.")],
+    env: EnvOption = "production",
+    actor: ActorOption = "cli",
+) -> None:
+    """Attach a link (a wiki page, a ticket, a recording) as evidence."""
+    from mission_control.evidence.service import add_link
+
+    _record_evidence(add_link, environment_name=env, item_id=item, title=title, url=url, actor=actor)
+    typer.echo(f"linked {url} to {item} in {env}")
+
+
+@evidence_app.command("add-file")
+def evidence_add_file(
+    item: ItemArgument,
+    file: Annotated[Path, typer.Argument(help="The file (at most 5 MB).")],
+    env: EnvOption = "production",
+    actor: ActorOption = "cli",
+) -> None:
+    """Store a file (e.g. the completed token-sync strategy) as evidence, with its SHA-256."""
+    from mission_control.evidence.service import add_file
+
+    try:
+        content = file.read_bytes()
+    except OSError as error:
+        raise _fail(f"{file}: {error.strerror}; nothing was recorded") from error
+    _record_evidence(
+        add_file, environment_name=env, item_id=item, filename=file.name, content=content, actor=actor
+    )
+    typer.echo(f"stored {file.name} for {item} in {env}")
+
+
+@app.command()
+def report(
+    env: EnvOption = "production",
+    fmt: Annotated[str, typer.Option("--format", help="md, html, json or junit.")] = "md",
+    output: OutputOption = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Configuration with rto_seconds / rpo_seconds targets.")
+    ] = None,
+) -> None:
+    """Report an environment: progress, proofs, evidence with age, drills against RTO/RPO targets, burn-up."""
+    from mission_control.catalog import load_default_catalog
+    from mission_control.progress.service import ProgressError
+    from mission_control.report.builder import build_report
+    from mission_control.report.render import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise _fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    targets = _configs(config, required=True).get(env) if config else None
+    with _database().read() as session:
+        try:
+            built = build_report(
+                session=session, catalog=load_default_catalog(), environment_name=env,
+                rto_target=targets.rto_seconds if targets else None,
+                rpo_target=targets.rpo_seconds if targets else None,
+            )  # fmt: skip
+        except ProgressError as error:
+            raise _fail(str(error)) from error
+    text = render(built, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 @app.command("iam-policy")
 def iam_policy(
     drills: Annotated[
@@ -344,10 +535,12 @@ def drill_command(
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from mission_control.evidence.drills.record import DrillRecorder, Outcome
     from mission_control.evidence.drills.registry import DRILLS, load_all
+    from mission_control.evidence.service import record_drill
     from mission_control.verification.aws import AwsClients
 
     load_all()
@@ -364,6 +557,8 @@ def drill_command(
     environment = _environment_config(config, env)
     recorder = DrillRecorder(name, environment.name, chosen.item_id)
     record = recorder.run(lambda recording: chosen.body(recording, environment, AwsClients()))
+    with _database((environment.name,)).transaction() as session:
+        record_drill(session=session, environment_name=environment.name, record=record, actor="cli")
     if fmt == "json":
         typer.echo(json.dumps(record.to_dict(), indent=2))
     else:
@@ -371,9 +566,11 @@ def drill_command(
         for column in ("Step", "Seconds", "Result"):
             table.add_column(column)
         for step in record.steps:
-            table.add_row(step.name, f"{step.seconds}", "ok" if step.ok else f"FAILED: {step.detail}")
+            table.add_row(
+                escape(step.name), f"{step.seconds}", "ok" if step.ok else escape(f"FAILED: {step.detail}")
+            )
         for key, value in record.measurements.items():
-            table.add_row(f"measured {key}", "", str(value))
+            table.add_row(escape(f"measured {key}"), "", escape(str(value)))
         Console().print(table)
     raise typer.Exit(0 if record.outcome is Outcome.PASSED else 1)
 
@@ -487,6 +684,59 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {current_revision(database)}")
 
 
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write.")]) -> None:
+    """Write every table to FILE from one consistent snapshot (safe while the server is running)."""
+    from mission_control.db.backup import BackupError, write_backup
+
+    try:
+        with _open_database(migrate=False) as database:
+            summary = write_backup(database, file)
+    except (BackupError, OSError) as error:
+        raise _fail(f"backup failed: {error}", code=1) from error
+    typer.echo(f"backed up {summary.total} rows at schema revision {summary.revision} to {file}")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="Backup file written by `db backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the data in a non-empty database.")] = False,
+) -> None:
+    """Restore FILE into the database, all or nothing; a damaged file or newer schema changes nothing."""
+    from mission_control.db.backup import BackupError, restore_backup
+    from mission_control.db.migrate import head_revision
+
+    try:
+        with _open_database(migrate=False) as database:
+            summary = restore_backup(database, file, force=force)
+    except BackupError as error:
+        raise _fail(f"restore refused: {error}", code=1) from error
+    typer.echo(f"restored {summary.total} rows at schema revision {summary.revision} from {file}")
+    head = head_revision()
+    if summary.revision != head:
+        typer.echo(f"the current schema is {head}: run `mission-control db upgrade` to migrate the data")
+
+
+@user_app.command("logout")
+def user_logout(name: Annotated[str, typer.Argument()]) -> None:
+    """End every browser session of a user (a lost laptop); their API tokens are separate."""
+    from mission_control.identity.service import end_all_sessions, get_user
+    from mission_control.progress.service import record_event
+
+    with _open_database() as database, database.transaction() as session:
+        user = get_user(session=session, name=name)
+        if user is None:
+            raise _fail(f"user {name!r} does not exist")
+        ended = end_all_sessions(session=session, user=user)
+        record_event(
+            session=session,
+            actor="cli",
+            action="logout.everywhere",
+            new_value=f"sessions ended for {name}: {ended}",
+        )
+    typer.echo(f"sessions ended for {name}: {ended}")
+
+
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument()],
@@ -531,3 +781,55 @@ def token_create(
         raise _fail(str(error)) from error
     typer.echo(f"token {name!r} for {user} (shown once; store it now):", err=True)
     typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's tokens.")] = None,
+) -> None:
+    """List API tokens with when each was last used (never their secrets)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from mission_control.identity.service import list_tokens
+
+    with _open_database() as database, database.read() as session:
+        records = list_tokens(session=session, user_name=user)
+    table = Table()
+    for heading in ("Id", "User", "Name", "Created", "Last used", "Revoked"):
+        table.add_column(heading)
+    for record in records:
+        table.add_row(
+            str(record.id),
+            record.user,
+            record.name,
+            f"{record.created_at:%Y-%m-%d %H:%M}",
+            f"{record.last_used_at:%Y-%m-%d %H:%M}" if record.last_used_at else "never",
+            f"{record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "",
+        )
+    Console(width=140).print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The token's id (see token list).")],
+) -> None:
+    """Revoke an API token: it stops working at once."""
+    from mission_control.identity.service import get_token, revoke_token
+    from mission_control.progress.service import record_event
+
+    with _open_database() as database, database.transaction() as session:
+        record = get_token(session=session, token_id=token_id)
+        if record is None:
+            raise _fail(f"token {token_id} does not exist (see `mission-control token list`)")
+        if record.revoked_at is not None:
+            typer.echo(f"token {token_id} ({record.user}: {record.name}) was already revoked")
+            return
+        revoke_token(session=session, token_id=token_id)
+        record_event(
+            session=session,
+            actor="cli",
+            action="token.revoked",
+            new_value=f"{record.user}: {record.name} (id {record.id})",
+        )
+    typer.echo(f"revoked token {token_id} ({record.user}: {record.name})")

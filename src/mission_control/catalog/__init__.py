@@ -3,9 +3,11 @@
 from mission_control.catalog.loader import (
     DEFAULT_CATALOG_PATH,
     EFFORTS,
+    EVIDENCE_KINDS,
     Catalog,
     CatalogError,
     Category,
+    EvidenceRequirement,
     Item,
     load_catalog,
     load_default_catalog,
@@ -14,9 +16,11 @@ from mission_control.catalog.loader import (
 __all__ = [
     "DEFAULT_CATALOG_PATH",
     "EFFORTS",
+    "EVIDENCE_KINDS",
     "Catalog",
     "CatalogError",
     "Category",
+    "EvidenceRequirement",
     "Item",
     "load_catalog",
     "load_default_catalog",

@@ -1,6 +1,6 @@
 """What the demo's moto server adds so the sample estate reads like real AWS.
 
-moto 5 accepts but drops, or lacks, three things the demo estate needs. Rather than patching moto's
+moto 5 accepts but drops, or lacks, four things the demo estate needs. Rather than patching moto's
 classes (they are process-global, so a patch would leak into the project's in-process moto tests),
 `AwsParityLayer` is a WSGI layer wrapped around this one server's app only:
 
@@ -9,6 +9,8 @@ classes (they are process-global, so a patch would leak into the project's in-pr
 - AWS Backup has no backup selections: the layer serves Create/List/GetBackupSelection itself.
 - CloudFront drops `LambdaFunctionAssociations` and rejects a behaviour that targets an origin
   group: the layer sends moto the group's first origin and restores both fields in every response.
+- Route53 has no `TestDNSAnswer`: the layer answers it from moto's records and health checks, as
+  Route53's test resolver in us-east-1 would see them (an inverted health check is unhealthy).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import io
 import json
 import re
 import threading
+import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
@@ -32,6 +35,9 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_req
 _SELECTIONS = re.compile(r"^/backup/plans/([^/]+)/selections/([^/]*)$")
 _DISTRIBUTION = re.compile(r"^/2020-05-31/distribution(?:/([A-Z0-9]+)(/config)?)?$")
 _CLOUDFRONT_NS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+_TEST_DNS_ANSWER = "/2013-04-01/testdnsanswer"
+_ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+_TEST_RESOLVER_REGION = "us-east-1"  # where TestDNSAnswer's default resolver is, per the API reference
 
 
 class AwsParityLayer:
@@ -55,6 +61,8 @@ class AwsParityLayer:
             response = self._backup_selections(environ, path)
         elif service == "cloudfront" and _DISTRIBUTION.match(path):
             response = self._cloudfront(environ, path)
+        elif service == "route53" and path == _TEST_DNS_ANSWER:
+            response = _test_dns_answer(self._app, environ)
         else:
             return self._app(environ, start_response)
         status, headers, body = response
@@ -169,6 +177,62 @@ class AwsParityLayer:
                 owner_id = distribution_id or owner.findtext(_tag("Id")) or ""
                 _restore_behaviours(owner, self._behaviours.get(owner_id, {}))
         return status, headers, ElementTree.tostring(document, default_namespace=_CLOUDFRONT_NS)
+
+
+def _test_dns_answer(app: WsgiApp, environ: dict[str, Any]) -> Response:
+    """Route53's answer for a record: the healthy routing record nearest the test resolver."""
+    query = {key: values[0] for key, values in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+    zone_id = query.get("hostedzoneid", "").split("/")[-1]
+    name, kind = query.get("recordname", "").rstrip(".").lower(), query.get("recordtype", "")
+    listed = {}
+    for key, path in (
+        ("records", f"/2013-04-01/hostedzone/{zone_id}/rrset"),
+        ("checks", "/2013-04-01/healthcheck"),
+    ):
+        get = {
+            **environ,
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "RAW_URI": path,
+            "REQUEST_URI": path,
+        }
+        status, headers, body = _call(app, get, b"")
+        if not status.startswith("200"):
+            return status, headers, body
+        listed[key] = ElementTree.fromstring(body)
+    inverted = {
+        check.findtext(_r53("Id")): check.findtext(f"{_r53('HealthCheckConfig')}/{_r53('Inverted')}")
+        == "true"
+        for check in listed["checks"].iter(_r53("HealthCheck"))
+    }
+    candidates = [
+        record
+        for record in listed["records"].iter(_r53("ResourceRecordSet"))
+        if (record.findtext(_r53("Name")) or "").rstrip(".").lower() == name
+        and record.findtext(_r53("Type")) == kind
+    ]
+    # When every record is unhealthy Route53 answers as if all were healthy.
+    healthy = [r for r in candidates if not inverted.get(r.findtext(_r53("HealthCheckId")))] or candidates
+    healthy.sort(
+        key=lambda r: (
+            r.findtext(_r53("Failover")) == "SECONDARY",
+            r.findtext(_r53("Region")) != _TEST_RESOLVER_REGION,
+        )
+    )
+    answer = ElementTree.Element("TestDNSAnswerResponse", xmlns=_ROUTE53_NS)
+    for field, value in (("Nameserver", "ns-2048.awsdns-64.com"), ("RecordName", name), ("RecordType", kind)):
+        ElementTree.SubElement(answer, field).text = value
+    data = ElementTree.SubElement(answer, "RecordData")
+    for value in healthy[0].iter(_r53("Value")) if healthy else ():
+        ElementTree.SubElement(data, "RecordDataEntry").text = value.text
+    ElementTree.SubElement(answer, "ResponseCode").text = "NOERROR" if healthy else "NXDOMAIN"
+    ElementTree.SubElement(answer, "Protocol").text = "UDP"
+    return "200 OK", [("Content-Type", "text/xml")], ElementTree.tostring(answer)
+
+
+def _r53(name: str) -> str:
+    return f"{{{_ROUTE53_NS}}}{name}"
 
 
 def _tag(name: str) -> str:

@@ -38,7 +38,7 @@ class RegionRoute:
 
 def dns_runbook(config: EnvironmentConfig, route53: Route53Snapshot, generated_at: datetime) -> str:
     """Markdown runbook for failing `api_domain` over to the secondary region and back."""
-    routes, name_servers = _routes(config, route53)
+    routes, name_servers = region_routes(config, route53)
     primary, secondary = routes[config.primary_region], routes[config.secondary_region]
     domain = normalise_name(config.api_domain or "")
     record_type = primary.record["Type"]
@@ -126,7 +126,13 @@ def dns_runbook(config: EnvironmentConfig, route53: Route53Snapshot, generated_a
     return "\n".join(lines)
 
 
-def _routes(config: EnvironmentConfig, route53: Route53Snapshot) -> tuple[dict[str, RegionRoute], list[str]]:
+def region_routes(
+    config: EnvironmentConfig, route53: Route53Snapshot
+) -> tuple[dict[str, RegionRoute], list[str]]:
+    """Each region's record for `api_domain` with its health check, and the zone's name servers.
+
+    Raises EvidenceError saying what to fix first when a region has no record or Route53 can't be read.
+    """
     for key in ("hosted_zone", "api_domain"):
         if not getattr(config, key):
             raise EvidenceError(f"not configured: set {key} in [environments.{config.name}]")

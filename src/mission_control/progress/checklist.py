@@ -1,8 +1,9 @@
 """The checklist as shown: catalog items joined with their state and latest proof, and the counters.
 
 One function computes every counter, so the page, the API, the CLI and exports cannot disagree.
-An item counts as done when its probe verified it, or when it is ticked and its probe is not failing;
-a ticked item whose probe fails is `regressed` and does not count.
+An item counts as done when its probe verified it, when its required evidence is complete and fresh,
+or when it is ticked and neither its probe fails nor its evidence went stale; a ticked item whose
+probe fails or whose evidence went stale is `regressed` and does not count.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mission_control.catalog import Catalog, Category, Item
+from mission_control.evidence.freshness import EvidenceStatus
 from mission_control.progress.models import ItemState
 from mission_control.verification.results import Status, StoredResult
 
@@ -27,18 +29,26 @@ class ItemView:
     note: str
     version: int
     verification: StoredResult | None = None
+    evidence: EvidenceStatus | None = None
 
     @property
     def verification_status(self) -> Status | None:
         return self.verification.status if self.verification else None
 
     @property
+    def evidence_stale(self) -> bool:
+        return self.evidence is not None and self.evidence.state == "stale"
+
+    @property
     def regressed(self) -> bool:
-        return self.checked and self.verification_status is Status.FAILING
+        """Ticked, but the live check fails or the evidence behind it went stale."""
+        return self.checked and (self.verification_status is Status.FAILING or self.evidence_stale)
 
     @property
     def done(self) -> bool:
         if self.verification_status is Status.VERIFIED:
+            return True
+        if self.evidence is not None and self.evidence.state == "complete":
             return True
         return self.checked and not self.regressed
 
@@ -58,6 +68,7 @@ class ItemView:
             "done": self.done,
             "regressed": self.regressed,
             "verification": self.verification.to_dict() if self.verification else None,
+            "evidence": self.evidence.to_dict() if self.evidence else None,
         }
 
 
@@ -130,14 +141,16 @@ def build_checklist_view(
     environment: str,
     states: Mapping[str, ItemState],
     results: Mapping[str, StoredResult] | None = None,
+    evidence: Mapping[str, EvidenceStatus] | None = None,
 ) -> ChecklistView:
     proofs = results or {}
+    evidence = evidence or {}
 
     def view(item: Item) -> ItemView:
         state = states.get(item.id)
         proof = proofs.get(item.id)
         if state is None:
-            return ItemView(item, False, None, None, None, "", 0, proof)
+            return ItemView(item, False, None, None, None, "", 0, proof, evidence.get(item.id))
         return ItemView(
             item,
             state.checked,
@@ -147,6 +160,7 @@ def build_checklist_view(
             state.note,
             state.version,
             proof,
+            evidence.get(item.id),
         )
 
     return ChecklistView(

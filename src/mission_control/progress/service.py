@@ -6,7 +6,6 @@ trail can never disagree.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,14 +14,15 @@ from sqlalchemy.orm import Session
 
 from mission_control.catalog import Catalog, Item
 from mission_control.db.base import utcnow
+from mission_control.evidence.freshness import evidence_statuses
 from mission_control.progress.checklist import ChecklistView, build_checklist_view
 from mission_control.progress.models import AuditEvent, Environment, ItemState
+from mission_control.text import ENVIRONMENT_NAME_RULE, is_environment_name, storable, text_problem
 from mission_control.verification.latest import latest_results
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_NOTE_LENGTH = 10_000
 MAX_OWNER_LENGTH = 128
-_ENVIRONMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
 class ProgressError(Exception):
@@ -59,8 +59,12 @@ def list_environments(*, session: Session) -> list[Environment]:
 
 
 def get_environment(*, session: Session, name: str) -> Environment:
-    """The environment called `name`; NotFound otherwise."""
-    environment = session.scalar(select(Environment).where(Environment.name == name))
+    """The environment called `name`; NotFound otherwise (also for names no environment can have)."""
+    environment = (
+        session.scalar(select(Environment).where(Environment.name == name))
+        if is_environment_name(name)
+        else None
+    )
     if environment is None:
         raise NotFound(f"environment {name!r} does not exist")
     return environment
@@ -68,10 +72,8 @@ def get_environment(*, session: Session, name: str) -> Environment:
 
 def create_environment(*, session: Session, catalog: Catalog, name: str, actor: str) -> Environment:
     """Create an environment with an unchecked state row for every catalog item."""
-    if not _ENVIRONMENT_NAME.match(name):
-        raise InvalidInput(
-            f"invalid environment name {name!r}: use lowercase letters, digits and '-', at most 64 characters"
-        )
+    if not is_environment_name(name):
+        raise InvalidInput(f"invalid environment name {name!r}: {ENVIRONMENT_NAME_RULE}")
     if session.scalar(select(Environment).where(Environment.name == name)):
         raise InvalidInput(f"environment {name!r} already exists")
     environment = Environment(name=name)
@@ -114,11 +116,17 @@ def item_states(*, session: Session, environment: Environment) -> dict[str, Item
 def get_checklist(*, session: Session, catalog: Catalog, environment_name: str) -> ChecklistView:
     """The checklist of one environment with its state and counters."""
     environment = get_environment(session=session, name=environment_name)
+    results = latest_results(session=session, environment_id=environment.id)
+    live_fingerprints = {
+        item_id: result.facts["fingerprint"]
+        for item_id, result in results.items()
+        if "fingerprint" in result.facts
+    }
+    evidence = evidence_statuses(
+        session=session, catalog=catalog, environment_id=environment.id, live_fingerprints=live_fingerprints
+    )
     return build_checklist_view(
-        catalog,
-        environment.name,
-        item_states(session=session, environment=environment),
-        latest_results(session=session, environment_id=environment.id),
+        catalog, environment.name, item_states(session=session, environment=environment), results, evidence
     )
 
 
@@ -209,16 +217,18 @@ def _clean_owner(owner: str | None) -> str | None:
     if not isinstance(owner, str):
         raise InvalidInput("owner must be a string or null")
     owner = owner.strip()
-    if len(owner) > MAX_OWNER_LENGTH:
-        raise InvalidInput(f"owner is {len(owner)} characters long; the limit is {MAX_OWNER_LENGTH}")
+    problem = text_problem(owner, field="owner", max_length=MAX_OWNER_LENGTH)
+    if problem:
+        raise InvalidInput(problem)
     return owner or None
 
 
 def _clean_note(note: str) -> str:
     if not isinstance(note, str):
         raise InvalidInput("note must be a string")
-    if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"note is {len(note)} characters long; the limit is {MAX_NOTE_LENGTH}")
+    problem = text_problem(note, field="note", max_length=MAX_NOTE_LENGTH)
+    if problem:
+        raise InvalidInput(problem)
     return note
 
 
@@ -251,5 +261,11 @@ def last_event_id(*, session: Session) -> int:
 
 
 def record_event(*, session: Session, actor: str, action: str, new_value: str | None = None) -> None:
-    """An audit event that belongs to no item (users, tokens, imports)."""
-    session.add(AuditEvent(actor=actor, action=action, new_value=new_value))
+    """An audit event that belongs to no item (users, tokens, imports, sign-ins: hostile text too)."""
+    session.add(
+        AuditEvent(
+            actor=storable(actor)[:128],
+            action=action,
+            new_value=storable(new_value) if new_value else new_value,
+        )
+    )

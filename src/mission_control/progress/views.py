@@ -12,10 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from mission_control.catalog import EFFORTS
+from mission_control.db.base import utcnow
+from mission_control.evidence.jobs import startable_drills
+from mission_control.evidence.views import past_drills
 from mission_control.progress import service
 from mission_control.progress.importer import (
     MAX_IMPORT_BYTES,
@@ -24,11 +28,17 @@ from mission_control.progress.importer import (
     parse_localstorage,
 )
 from mission_control.progress.service import DEFAULT_ENVIRONMENT, MAX_NOTE_LENGTH, InvalidInput
+from mission_control.report.burnup import burnup, burnup_svg
 from mission_control.verification.views import verification_state
 from mission_control.web.auth import Principal, require
 from mission_control.web.templating import templates
 
 api = APIRouter(prefix="/api/v1", tags=["progress"])
+EVIDENCE_LABELS = {
+    "complete": "📎 Evidence complete",
+    "stale": "⚠ Evidence stale",
+    "incomplete": "📎 Evidence needed",
+}
 PROOF_LABELS = {
     "verified": "✔ Verified",
     "failing": "✖ Failing",
@@ -85,8 +95,9 @@ def _update(
             actor=actor,
             **changes,
         )
+        # read back inside the transaction: the answer shows this write, not a later writer's
+        checklist = service.get_checklist(session=session, catalog=catalog, environment_name=environment)
     request.app.state.live_events.nudge()
-    checklist = _checklist(request, environment)
     return next(item for item in checklist.items if item.item.id == item_id).to_dict()
 
 
@@ -170,9 +181,18 @@ def dashboard(
     status: Annotated[str, Query(pattern="^(all|open|done)$")] = "all",
     effort: Annotated[str, Query()] = "all",
 ) -> Response:
-    checklist = _checklist(request, env)
-    with _read(request) as session:
+    with _read(request) as session:  # one session for the whole page
+        checklist = service.get_checklist(
+            session=session, catalog=request.app.state.catalog, environment_name=env
+        )
         environments = [e.name for e in service.list_environments(session=session)]
+        chart = burnup(
+            session=session,
+            environment=service.get_environment(session=session, name=env),
+            total=checklist.total,
+            now=utcnow(),
+        )
+        verification = verification_state(request, env, session)
     return templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -183,10 +203,21 @@ def dashboard(
             "filters": {"status": status, "effort": effort if effort in EFFORTS else "all"},
             "efforts": EFFORTS,
             "can_edit": principal.role in ("editor", "admin"),
-            "verification": verification_state(request, env),
+            "verification": verification,
             "proof_labels": PROOF_LABELS,
+            "evidence_labels": EVIDENCE_LABELS,
+            "burnup_chart": Markup(burnup_svg(chart)),
+            "item_drills": _item_drills(),
+            "drills_configured": env in request.app.state.verification_jobs.configs,
         },
     )
+
+
+def _item_drills() -> dict[str, list[dict[str, Any]]]:
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    for drill in startable_drills().values():
+        by_item.setdefault(drill.item_id, []).append({"name": drill.name, "writes": drill.writes})
+    return by_item
 
 
 @pages.post("/environments/{environment}/items/{item_id}")
@@ -217,7 +248,13 @@ def history_page(environment: str, item_id: str, request: Request, principal: Vi
     return templates.TemplateResponse(
         request,
         "history.html",
-        {"environment": environment, "item": item, "events": events, "principal": principal},
+        {
+            "environment": environment,
+            "item": item,
+            "events": events,
+            "drills": past_drills(request, environment, item_id),
+            "principal": principal,
+        },
     )
 
 

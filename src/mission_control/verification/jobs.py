@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from mission_control.catalog import Catalog
 from mission_control.db.database import Database
-from mission_control.progress.service import ProgressError
+from mission_control.jobs import Advance, BackgroundJobs, NotConfigured
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.runner import VerificationReport, count_steps, run_verification
 from mission_control.verification.service import fail_run, finish_run, start_run
-
-
-class NotConfigured(ProgressError):
-    pass
-
-
-class AlreadyRunning(ProgressError):
-    pass
 
 
 def verify_and_record(
@@ -63,15 +54,13 @@ class VerificationJobs:
         self.configs = configs
         self._publish = publish
         self._clients_factory = clients_factory
-        self._progress: dict[str, dict[str, int]] = {}
-        self._threads: dict[str, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._jobs = BackgroundJobs()
 
     def progress(self, environment: str) -> dict[str, int] | None:
-        """{"done", "total"} while a run is in progress, else None."""
-        with self._lock:
-            progress = self._progress.get(environment)
-            return dict(progress) if progress else None
+        return self._jobs.progress(environment)
+
+    def wait(self, environment: str, timeout: float) -> bool:
+        return self._jobs.wait(environment, timeout)
 
     def start(self, environment: str, actor: str) -> None:
         config = self.configs.get(environment)
@@ -80,48 +69,18 @@ class VerificationJobs:
                 f"environment {environment!r} has no AWS configuration: add [environments.{environment}] "
                 "to the configuration file the server was started with (--config)"
             )
-        with self._lock:
-            if environment in self._progress:
-                raise AlreadyRunning(f"a verification of {environment!r} is already running")
-            self._progress[environment] = {"done": 0, "total": count_steps(self._catalog)}
-            thread = threading.Thread(
-                target=self._run, args=(config, actor), name=f"verify-{environment}", daemon=True
-            )
-            self._threads[environment] = thread
-        thread.start()
 
-    def wait(self, environment: str, timeout: float) -> bool:
-        """Block until the environment's current run ends; True if it did within `timeout`."""
-        thread = self._threads.get(environment)
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        def work(advance: Advance) -> None:
+            def on_progress(label: str) -> None:
+                event = {"environment": environment, "action": "verification.progress", "label": label}
+                self._publish(event | advance())
 
-    def _run(self, config: EnvironmentConfig, actor: str) -> None:
-        def on_progress(label: str) -> None:
-            with self._lock:
-                progress = self._progress[config.name]
-                progress["done"] += 1
-                event = {
-                    "environment": config.name,
-                    "action": "verification.progress",
-                    "label": label,
-                    **progress,
-                }
-            self._publish(event)
-
-        try:
             verify_and_record(
-                database=self._database,
-                catalog=self._catalog,
-                config=config,
-                clients=self._clients_factory(),
-                actor=actor,
-                on_progress=on_progress,
-            )
-        except Exception:  # recorded as a failed run by verify_and_record; the feed announces it
-            pass
-        finally:
-            with self._lock:
-                self._progress.pop(config.name, None)
+                database=self._database, catalog=self._catalog, config=config,
+                clients=self._clients_factory(), actor=actor, on_progress=on_progress,
+            )  # fmt: skip
+
+        self._jobs.start(
+            environment, work, total=count_steps(self._catalog),
+            busy=f"a verification of {environment!r} is already running",
+        )  # fmt: skip

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from mission_control.progress.service import get_environment
 from mission_control.verification.service import latest_run
@@ -18,12 +19,10 @@ Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 
 
-def verification_state(request: Request, environment: str) -> dict[str, Any]:
+def verification_state(request: Request, environment: str, session: Session) -> dict[str, Any]:
     """Whether the environment can be verified, the run in progress, and the last run."""
     jobs = request.app.state.verification_jobs
-    with request.app.state.database.read() as session:
-        get_environment(session=session, name=environment)
-        run = latest_run(session=session, environment_name=environment)
+    run = latest_run(session=session, environment_name=environment)
     return {
         "configured": environment in jobs.configs,
         "progress": jobs.progress(environment),
@@ -46,17 +45,22 @@ def _start(request: Request, environment: str, actor: str) -> None:
     request.app.state.verification_jobs.start(environment, actor)
 
 
+def _state(request: Request, environment: str) -> dict[str, Any]:
+    with request.app.state.database.read() as session:
+        return verification_state(request, environment, session)
+
+
 @api.get("/environments/{environment}/verification")
 def get_verification(environment: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The state of verification for an environment: configured, in progress, last run."""
-    return verification_state(request, environment)
+    return _state(request, environment)
 
 
 @api.post("/environments/{environment}/verification", status_code=202)
 def start_verification(environment: str, request: Request, principal: Editor) -> dict[str, Any]:
     """Start a background verification run; 409 if one is already running, 422 if not configured."""
     _start(request, environment, principal.name)
-    return verification_state(request, environment)
+    return _state(request, environment)
 
 
 @pages.post("/environments/{environment}/verify")

@@ -17,7 +17,9 @@ from mission_control import __version__
 from mission_control.catalog import Catalog, load_default_catalog
 from mission_control.db.database import Database
 from mission_control.db.migrate import upgrade
+from mission_control.evidence.jobs import DrillJobs
 from mission_control.identity.service import ensure_initial_admin
+from mission_control.jobs import AlreadyRunning, NotConfigured
 from mission_control.progress.service import (
     InvalidInput,
     NotFound,
@@ -27,9 +29,11 @@ from mission_control.progress.service import (
 from mission_control.settings import Settings
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig, load_config
-from mission_control.verification.jobs import AlreadyRunning, NotConfigured, VerificationJobs
+from mission_control.verification.jobs import VerificationJobs
 from mission_control.web.auth import AuthenticationRequired, Forbidden
 from mission_control.web.events import LiveEvents
+from mission_control.web.headers import SecurityHeaders
+from mission_control.web.limits import BodySizeLimit
 from mission_control.web.templating import templates
 
 STATIC = Path(__file__).with_name("static")
@@ -94,13 +98,22 @@ def create_app(
         version=__version__,
         description="Multi-region readiness, shared, verified and audited.",
         lifespan=lifespan,
+        redoc_url=None,  # /docs is the one API browser; it alone gets a relaxed CSP (web/headers.py)
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)  # outermost: on every response
     app.state.settings = settings
     app.state.database = database
     app.state.catalog = catalog
     app.state.live_events = live_events
     app.state.verification_jobs = verification_jobs
+    app.state.drill_jobs = DrillJobs(
+        database=database, configs=configs, publish=live_events.publish, clients_factory=clients_factory
+    )
 
+    from mission_control.evidence.views import api as evidence_api
+    from mission_control.evidence.views import pages as evidence_pages
+    from mission_control.identity.sso import router as sso_router
     from mission_control.identity.views import router as identity_router
     from mission_control.progress.views import api as progress_api
     from mission_control.progress.views import pages as progress_pages
@@ -108,10 +121,13 @@ def create_app(
     from mission_control.verification.views import pages as verification_pages
 
     app.include_router(identity_router)
+    app.include_router(sso_router)
     app.include_router(progress_api)
     app.include_router(progress_pages)
     app.include_router(verification_api)
     app.include_router(verification_pages)
+    app.include_router(evidence_api)
+    app.include_router(evidence_pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
     return app

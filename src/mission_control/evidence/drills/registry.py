@@ -20,19 +20,20 @@ class Drill:
     item_id: str
     writes: bool
     actions: tuple[str, ...]
-    body: DrillBody  # body(recorder, config, clients, **options)
+    body: DrillBody  # body(recorder, config, clients)
+    guided: bool = False  # asks an operator at a terminal: the CLI only, never a background job
 
 
 DRILLS: dict[str, Drill] = {}
 
 
 def drill(
-    name: str, *, item_id: str, writes: bool, actions: tuple[str, ...] = ()
+    name: str, *, item_id: str, writes: bool, actions: tuple[str, ...] = (), guided: bool = False
 ) -> Callable[[DrillBody], DrillBody]:
     def register(body: DrillBody) -> DrillBody:
         if name in DRILLS:
             raise ValueError(f"drill {name} registered twice")
-        DRILLS[name] = Drill(name, item_id, writes, tuple(actions), body)
+        DRILLS[name] = Drill(name, item_id, writes, tuple(actions), body, guided)
         return body
 
     return register

@@ -1,10 +1,13 @@
-"""CloudFront probes: origin failover for the API's paths, and cache TTL ceilings on every behaviour."""
+"""CloudFront probes: origin failover for the API's paths, cache TTL ceilings on every behaviour, and
+the live geo-restriction policy that an attestation is bound to."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from mission_control.evidence.errors import EvidenceError
+from mission_control.evidence.geo_restriction import live_restrictions, restriction_fingerprint
 from mission_control.verification.aws import AwsError
 from mission_control.verification.collectors.cloudfront import (
     DEFAULT_BEHAVIOUR,
@@ -13,7 +16,14 @@ from mission_control.verification.collectors.cloudfront import (
 )
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.registry import probe
-from mission_control.verification.results import ProbeResult, errored, failing, not_configured, verified
+from mission_control.verification.results import (
+    ProbeResult,
+    Status,
+    errored,
+    failing,
+    not_configured,
+    verified,
+)
 
 FAILOVER_STATUS_CODES = (500, 502, 503, 504)
 # CloudFront's documented TTL defaults, used when a behaviour or cache policy leaves a TTL unset.
@@ -195,3 +205,30 @@ def _ttl_problems(where: str, ttls: dict[str, Any], config: EnvironmentConfig) -
     if ttls["max_ttl"] > config.max_max_ttl:
         problems.append(f"{where} has MaxTTL {ttls['max_ttl']} > {config.max_max_ttl} ({ttls['source']})")
     return problems
+
+
+@probe(
+    "cloudfront.geo-restriction", collectors=("cloudfront",), actions=("cloudfront:GetDistributionConfig",)
+)
+def geo_restriction(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
+    """No API proves a policy is intentional, so this stays manual; it records the live restrictions and
+    their fingerprint, against which an attestation is checked (a changed policy voids it)."""
+    item_id = "cloudfront.geo-restriction"
+    errors = [str(found) for found in cloudfront.distributions.values() if isinstance(found, AwsError)]
+    if errors:
+        return errored(item_id, "; ".join(errors))
+    try:
+        restrictions = live_restrictions(config, cloudfront)
+    except EvidenceError as error:
+        return ProbeResult(item_id, Status.MANUAL, f"needs a reviewed attestation; {error}")
+    fingerprint = restriction_fingerprint(restrictions)
+    described = "; ".join(
+        f"{distribution_id}: {r['type']}{' ' + ','.join(r['locations']) if r['locations'] else ''}"
+        for distribution_id, r in restrictions.items()
+    )
+    return ProbeResult(
+        item_id,
+        Status.MANUAL,
+        f"needs a reviewed attestation of the live policy ({described})",
+        {"restrictions": restrictions, "fingerprint": fingerprint},
+    )

@@ -18,6 +18,7 @@
   const liveStatus = document.getElementById("live-status");
   const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
   const proofLabels = JSON.parse(dashboard.dataset.proofLabels || "{}");
+  const evidenceLabels = JSON.parse(dashboard.dataset.evidenceLabels || "{}");
   const verificationStatus = document.querySelector('[data-field="verification-status"]');
   const verifyButton = document.getElementById("verify-now");
 
@@ -41,6 +42,14 @@
       : "";
     facts.textContent = proofResult ? JSON.stringify(proofResult.facts, null, 2) : "";
     facts.closest("details").hidden = !proofResult || Object.keys(proofResult.facts).length === 0;
+    const evidence = element.querySelector('[data-field="evidence"]');
+    evidence.dataset.state = item.evidence ? item.evidence.state : "";
+    evidence.textContent = item.evidence
+      ? evidenceLabels[item.evidence.state] + " (valid " + item.evidence.valid_days + " days): " +
+        item.evidence.kinds.map(function (kind) {
+          return kind.kind + " " + kind.state + (kind.at ? " " + formatWhen(kind.at) : "") + " — " + kind.detail;
+        }).join("; ")
+      : "";
     element.querySelectorAll('input[name="version"]').forEach(function (input) { input.value = item.version; });
     const box = element.querySelector('input[type="checkbox"]');
     if (box && !element.classList.contains("saving")) { box.indeterminate = false; box.checked = item.checked; }
@@ -195,7 +204,7 @@
   dashboard.addEventListener("submit", function (event) {
     const form = event.target;
     const element = form.closest(".item");
-    if (!element) return;
+    if (!element || !(form.classList.contains("check-form") || form.classList.contains("details-form"))) return;
     event.preventDefault();
     if (form.classList.contains("details-form")) {
       save(element, { owner: form.elements.owner.value, note: form.elements.note.value }, 0);

@@ -1,0 +1,218 @@
+"""Evidence: record links, files, documents, attestations and drill runs (judged in freshness.py).
+
+Everything here is append-only: a newer record supersedes an older one for judging, and nothing is
+ever updated or deleted, so the trail a reviewer reads is the trail that happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mission_control.catalog import Catalog, Item
+from mission_control.evidence.drills.record import DrillRecord
+from mission_control.evidence.models import Attestation, DrillRun, Evidence
+from mission_control.progress.models import AuditEvent
+from mission_control.progress.service import InvalidInput, NotFound, get_environment
+
+MAX_FILE_BYTES = 5_000_000
+MAX_STATEMENT_LENGTH = 10_000
+# Served as themselves; anything else is stored and served as an opaque download.
+_SAFE_TYPES = {
+    ".pdf": ("application/pdf", b"%PDF-"),
+    ".png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    ".jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    ".jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+    ".txt": ("text/plain; charset=utf-8", b""),
+    ".md": ("text/plain; charset=utf-8", b""),
+    ".json": ("text/plain; charset=utf-8", b""),
+}
+OPAQUE = "application/octet-stream"
+
+
+def _item(catalog: Catalog, item_id: str) -> Item:
+    item = catalog.item(item_id)
+    if item is None:
+        raise NotFound(f"item {item_id!r} is not in the checklist {catalog.title!r}")
+    return item
+
+
+def _audit(session: Session, environment_id: int, item_id: str, actor: str, action: str, value: str) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor, action=action, environment_id=environment_id, item_id=item_id, new_value=value
+        )
+    )
+
+
+def add_link(
+    *,
+    session: Session,
+    catalog: Catalog,
+    environment_name: str,
+    item_id: str,
+    title: str,
+    url: str,
+    actor: str,
+) -> Evidence:
+    """Attach a link (http or https only: no javascript: or data: URLs reach a page)."""
+    _item(catalog, item_id)
+    environment = get_environment(session=session, name=environment_name)
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(f"evidence link must be an http(s) URL, not {url[:80]!r}")
+    evidence = Evidence(
+        environment_id=environment.id, item_id=item_id, kind="link", title=_title(title), url=url.strip(),
+        created_by=actor,
+    )  # fmt: skip
+    session.add(evidence)
+    _audit(session, environment.id, item_id, actor, "evidence.link", url.strip())
+    session.flush()
+    return evidence
+
+
+def add_file(
+    *,
+    session: Session,
+    catalog: Catalog,
+    environment_name: str,
+    item_id: str,
+    filename: str,
+    content: bytes,
+    actor: str,
+    title: str = "",
+) -> Evidence:
+    """Store an uploaded file with its SHA-256; only a few recognised types keep a content type."""
+    _item(catalog, item_id)
+    environment = get_environment(session=session, name=environment_name)
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidInput(f"file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}")
+    if not content:
+        raise InvalidInput("file is empty")
+    safe_name = _safe_filename(filename)
+    digest = hashlib.sha256(content).hexdigest()
+    evidence = Evidence(
+        environment_id=environment.id, item_id=item_id, kind="file", title=_title(title or safe_name),
+        filename=safe_name, content_type=_content_type(safe_name, content), content=content,
+        size=len(content), sha256=digest, created_by=actor,
+    )  # fmt: skip
+    session.add(evidence)
+    _audit(session, environment.id, item_id, actor, "evidence.file", f"{safe_name} sha256:{digest}")
+    session.flush()
+    return evidence
+
+
+def add_document(
+    *,
+    session: Session,
+    catalog: Catalog,
+    environment_name: str,
+    item_id: str,
+    title: str,
+    markdown: str,
+    actor: str,
+    fingerprint: str | None = None,
+) -> Evidence:
+    """Store a generated document (a runbook, a review) as a new version of the item's evidence."""
+    _item(catalog, item_id)
+    environment = get_environment(session=session, name=environment_name)
+    content = markdown.encode("utf-8")
+    digest = hashlib.sha256(content).hexdigest()
+    evidence = Evidence(
+        environment_id=environment.id, item_id=item_id, kind="document", title=_title(title),
+        filename=f"{item_id}.md", content_type="text/plain; charset=utf-8", content=content,
+        size=len(content), sha256=digest, fingerprint=fingerprint, created_by=actor,
+    )  # fmt: skip
+    session.add(evidence)
+    _audit(session, environment.id, item_id, actor, "evidence.document", f"{title} sha256:{digest}")
+    session.flush()
+    return evidence
+
+
+def attest(
+    *,
+    session: Session,
+    catalog: Catalog,
+    environment_name: str,
+    item_id: str,
+    statement: str,
+    actor: str,
+    fingerprint: str | None = None,
+) -> Attestation:
+    """Record who states what about an item; with a fingerprint it holds only for that configuration."""
+    _item(catalog, item_id)
+    environment = get_environment(session=session, name=environment_name)
+    statement = statement.strip()
+    if not statement:
+        raise InvalidInput("an attestation needs a statement: what are you vouching for?")
+    if len(statement) > MAX_STATEMENT_LENGTH:
+        raise InvalidInput(
+            f"statement is {len(statement)} characters long; the limit is {MAX_STATEMENT_LENGTH}"
+        )
+    if fingerprint is not None and not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
+        raise InvalidInput("fingerprint must be the 64 hexadecimal characters a review printed")
+    attestation = Attestation(
+        environment_id=environment.id, item_id=item_id, statement=statement, fingerprint=fingerprint,
+        attested_by=actor,
+    )  # fmt: skip
+    session.add(attestation)
+    _audit(session, environment.id, item_id, actor, "attested", statement)
+    session.flush()
+    return attestation
+
+
+def record_drill(*, session: Session, environment_name: str, record: DrillRecord, actor: str) -> DrillRun:
+    """Store a finished drill's record as evidence for its item."""
+    environment = get_environment(session=session, name=environment_name)
+    if record.outcome is None or record.finished_at is None:
+        raise InvalidInput("only a finished drill can be recorded")
+    run = DrillRun(
+        environment_id=environment.id, item_id=record.item_id, drill=record.drill, outcome=record.outcome.value,
+        started_at=record.started_at, finished_at=record.finished_at, record=record.to_dict(), run_by=actor,
+    )  # fmt: skip
+    session.add(run)
+    _audit(session, environment.id, record.item_id, actor, "drill", f"{record.drill}: {record.outcome.value}")
+    session.flush()
+    return run
+
+
+def drill_runs(*, session: Session, environment_id: int, item_id: str | None = None) -> list[DrillRun]:
+    """Drill runs of an environment (optionally one item), newest first."""
+    query = select(DrillRun).where(DrillRun.environment_id == environment_id)
+    if item_id is not None:
+        query = query.where(DrillRun.item_id == item_id)
+    return list(session.scalars(query.order_by(DrillRun.id.desc())))
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("evidence needs a title")
+    return title[:256]
+
+
+def _safe_filename(filename: str) -> str:
+    """The last path component, with only harmless characters: never a path, never a header injection."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip("._")
+    return (name or "upload")[:128]
+
+
+def _content_type(filename: str, content: bytes) -> str:
+    """A recognised extension whose bytes look right keeps its type; everything else is opaque."""
+    extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    known = _SAFE_TYPES.get(extension)
+    if known is None:
+        return OPAQUE
+    content_type, magic = known
+    if magic and not content.startswith(magic):
+        return OPAQUE
+    if not magic:
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return OPAQUE
+    return content_type

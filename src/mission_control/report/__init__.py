@@ -1,0 +1,1 @@
+"""The readiness report: progress, proofs, evidence and drills, and completion over time."""

@@ -1,0 +1,162 @@
+"""The report as Markdown, HTML (with the burn-up chart), JSON and JUnit (open items fail a gate)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from xml.etree import ElementTree as ET
+
+from mission_control.progress.checklist import ItemView
+from mission_control.report.builder import EnvironmentReport
+from mission_control.report.burnup import burnup_svg
+
+FORMATS = ("md", "html", "json", "junit")
+
+
+def render(report: EnvironmentReport, fmt: str) -> str:
+    renderers = {"md": to_markdown, "html": to_html, "json": to_json, "junit": to_junit}
+    if fmt not in renderers:
+        raise ValueError(f"unknown report format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return renderers[fmt](report)
+
+
+def item_state(entry: ItemView) -> str:
+    """One word per item: done, regressed or open, and where the proof came from."""
+    if entry.regressed:
+        return "regressed"
+    if not entry.done:
+        return "open"
+    if entry.verification and entry.verification.status.value == "verified":
+        return "done (verified)"
+    if entry.evidence and entry.evidence.state == "complete":
+        return "done (evidence)"
+    return "done (ticked)"
+
+
+def _proof(entry: ItemView) -> str:
+    parts = []
+    if entry.verification:
+        parts.append(f"{entry.verification.status.value}: {entry.verification.summary}")
+    if entry.evidence:
+        parts.append(
+            f"evidence {entry.evidence.state}: "
+            + "; ".join(
+                f"{k.kind} {k.state}" + (f" {k.at:%Y-%m-%d}" if k.at else "") for k in entry.evidence.kinds
+            )
+        )
+    return " · ".join(parts)
+
+
+def to_json(report: EnvironmentReport) -> str:
+    checklist = report.checklist
+    document = {
+        **checklist.to_dict(),
+        "generated_at": report.generated_at.isoformat(),
+        "last_verification": None
+        if report.last_run is None
+        else {
+            "state": report.last_run.state,
+            "finished_at": report.last_run.finished_at.isoformat() if report.last_run.finished_at else None,
+        },
+        "drills": [drill.to_dict() for drill in report.drills],
+        "burnup": report.burnup.to_dict(),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: EnvironmentReport) -> str:
+    checklist = report.checklist
+    lines = [
+        f"# {checklist.catalog.title} report — {checklist.environment}",
+        "",
+        f"Generated {report.generated_at:%Y-%m-%d %H:%M UTC}. **{checklist.completed} / {checklist.total} complete** "
+        f"· overall completion {checklist.percent}%",
+        "",
+    ]
+    if report.last_run:
+        lines += [
+            f"Last verification: {report.last_run.state}, {report.last_run.started_at:%Y-%m-%d %H:%M UTC}.",
+            "",
+        ]
+    for category in checklist.categories:
+        done = " · ✅ Category complete" if category.complete else ""
+        lines += [
+            f"## {category.category.icon} {category.category.name} ({category.completed}/{category.total}){done}",
+            "",
+        ]
+        lines += ["| Item | State | Proof |", "|---|---|---|"]
+        lines += [f"| {_cell(e.item.title)} | {item_state(e)} | {_cell(_proof(e))} |" for e in category.items]
+        lines.append("")
+    lines += ["## Drills", ""]
+    if report.drills:
+        lines += [
+            "| Drill | Item | Outcome | When | Age (days) | RTO / target | RPO / target |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for drill in report.drills:
+            rto = f"{drill.measurements.get('rto_seconds', '—')} / {drill.rto_target if drill.rto_target is not None else '—'}"
+            rpo = f"{drill.measurements.get('rpo_seconds', '—')} / {drill.rpo_target if drill.rpo_target is not None else '—'}"
+            lines.append(
+                f"| {drill.drill} | {drill.item_id} | {drill.outcome} | {drill.finished_at:%Y-%m-%d} | {drill.age_days} | {rto} | {rpo} |"
+            )
+    else:
+        lines.append("No drill recorded yet.")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(report: EnvironmentReport) -> str:
+    checklist = report.checklist
+    rows = "\n".join(
+        f"<tr><td>{escape(e.item.title)}</td><td>{escape(item_state(e))}</td><td>{escape(_proof(e))}</td></tr>"
+        for e in checklist.items
+    )
+    drills = "\n".join(
+        f"<tr><td>{escape(d.drill)}</td><td>{escape(d.outcome)}</td><td>{d.finished_at:%Y-%m-%d}</td>"
+        f"<td>{escape(str(d.measurements.get('rto_seconds', '—')))} / {d.rto_target if d.rto_target is not None else '—'}</td>"
+        f"<td>{escape(str(d.measurements.get('rpo_seconds', '—')))} / {d.rpo_target if d.rpo_target is not None else '—'}</td></tr>"
+        for d in report.drills
+    )
+    title = f"{checklist.catalog.title} report — {checklist.environment}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}}</style>
+</head><body>
+<h1>{escape(title)}</h1>
+<p>Generated {report.generated_at:%Y-%m-%d %H:%M UTC}. <strong>{checklist.completed} / {checklist.total} complete</strong> · overall completion {checklist.percent}%</p>
+{burnup_svg(report.burnup)}
+<h2>Items</h2>
+<table><thead><tr><th>Item</th><th>State</th><th>Proof</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+<h2>Drills</h2>
+<table><thead><tr><th>Drill</th><th>Outcome</th><th>When</th><th>RTO / target (s)</th><th>RPO / target (s)</th></tr></thead><tbody>
+{drills or '<tr><td colspan="5">No drill recorded yet.</td></tr>'}
+</tbody></table>
+</body></html>
+"""
+
+
+def to_junit(report: EnvironmentReport) -> str:
+    """Done items pass, regressed items fail, open items are skipped: CI sees what still blocks."""
+    checklist = report.checklist
+    regressed = sum(1 for e in checklist.items if e.regressed)
+    opened = sum(1 for e in checklist.items if not e.done and not e.regressed)
+    suite = ET.Element(
+        "testsuite", name=f"{checklist.catalog.id} ({checklist.environment})", tests=str(checklist.total),
+        failures=str(regressed), skipped=str(opened), timestamp=report.generated_at.isoformat(),
+    )  # fmt: skip
+    for entry in checklist.items:
+        case = ET.SubElement(
+            suite, "testcase", classname=entry.item.category, name=f"{entry.item.id}: {entry.item.title}"
+        )
+        if entry.regressed:
+            ET.SubElement(case, "failure", message=_proof(entry) or "regressed")
+        elif not entry.done:
+            ET.SubElement(case, "skipped", message="open")
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,125 @@
+"""The readiness report: the dashboard's figures, drills against targets, and a burn-up chart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from mission_control.catalog import Catalog
+from mission_control.cli import app
+from mission_control.db.database import Database
+from mission_control.evidence.drills.record import DrillRecord, Outcome
+from mission_control.evidence.service import record_drill
+from mission_control.progress import service as progress
+from mission_control.report.builder import build_report
+from mission_control.report.burnup import burnup_svg
+from mission_control.report.render import render
+from tests.conftest import bearer, token_for
+
+
+def tick(database: Database, catalog: Catalog, *item_ids: str) -> None:
+    for item_id in item_ids:
+        with database.transaction() as session:
+            progress.update_item(
+                session=session,
+                catalog=catalog,
+                environment_name="production",
+                item_id=item_id,
+                actor="ana",
+                checked=True,
+            )
+
+
+def restore_drill(database: Database, rto: float, rpo: float) -> None:
+    finished = datetime.now(UTC) - timedelta(days=3)
+    record = DrillRecord(
+        "restore", "production", "dynamodb.restore-drill", finished - timedelta(minutes=9), finished, Outcome.PASSED,
+        measurements={"rto_seconds": rto, "rpo_seconds": rpo},
+    )  # fmt: skip
+    with database.transaction() as session:
+        record_drill(session=session, environment_name="production", record=record, actor="ci")
+
+
+def report(database: Database, catalog: Catalog, **targets: int):
+    with database.read() as session:
+        return build_report(session=session, catalog=catalog, environment_name="production", **targets)
+
+
+def test_report_figures_equal_the_dashboards(
+    client: TestClient, database: Database, catalog: Catalog
+) -> None:
+    tick(database, catalog, "dns.latency-routing", "edge.iam-role", "cognito.parity")
+    restore_drill(database, 500, 60)
+    dashboard = client.get(
+        "/api/v1/environments/production/checklist", headers=bearer(token_for(database, "v", "viewer"))
+    ).json()
+    reported = json.loads(render(report(database, catalog), "json"))
+    for key in ("total", "completed", "percent", "categories"):
+        assert reported[key] == dashboard[key]
+    assert reported["completed"] == 4  # three ticks and a drill that completes its item
+
+
+def test_drills_are_judged_against_the_recovery_targets(database: Database, catalog: Catalog) -> None:
+    restore_drill(database, 500, 60)
+    [within] = report(database, catalog, rto_target=600, rpo_target=300).drills
+    [beyond] = report(database, catalog, rto_target=300, rpo_target=300).drills
+    [untargeted] = report(database, catalog).drills
+    assert (within.within_targets, beyond.within_targets, untargeted.within_targets) == (True, False, None)
+    assert within.age_days == 3
+    markdown = render(report(database, catalog, rto_target=300), "md")
+    assert "| restore | dynamodb.restore-drill | passed |" in markdown and "| 500 / 300 |" in markdown
+
+
+def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) -> None:
+    tick(database, catalog, "dns.latency-routing", "edge.iam-role")
+    with database.transaction() as session:
+        progress.update_item(
+            session=session,
+            catalog=catalog,
+            environment_name="production",
+            item_id="edge.iam-role",
+            actor="ana",
+            checked=False,
+        )
+    chart = report(database, catalog).burnup
+    assert [count for _, count in chart.ticked] == [0, 1, 2, 1]
+    assert chart.verified == ()
+    svg = burnup_svg(chart)
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    assert "1 ticked, no verification run yet" in svg
+    assert "style=" not in svg and "<script" not in svg
+
+
+def test_junit_fails_regressed_and_skips_open_items(database: Database, catalog: Catalog) -> None:
+    tick(database, catalog, "dns.latency-routing")
+    suite = ElementTree.fromstring(render(report(database, catalog), "junit").split("\n", 1)[1])
+    outcomes = {case.get("name").split(":")[0]: [child.tag for child in case] for case in suite}
+    assert outcomes["dns.latency-routing"] == []
+    assert outcomes["dns.health-checks"] == ["skipped"]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("20", "0", "19")
+
+
+def test_html_report_embeds_the_chart_and_escapes_text(database: Database, catalog: Catalog) -> None:
+    html = render(report(database, catalog), "html")
+    assert "<svg" in html and "0 / 20 complete" in html
+    assert "No drill recorded yet." in html
+
+
+def test_report_command_writes_each_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MC_DATABASE_URL", f"sqlite:///{tmp_path / 'report.db'}")
+    runner = CliRunner()
+    for fmt in ("md", "html", "json", "junit"):
+        output = tmp_path / f"report.{fmt}"
+        result = runner.invoke(app, ["report", "--format", fmt, "--output", str(output)])
+        assert result.exit_code == 0, result.stderr
+        assert output.stat().st_size > 0
+    bad = runner.invoke(app, ["report", "--format", "pdf"])
+    assert bad.exit_code == 2 and "unknown format 'pdf'" in bad.stderr
+    missing = runner.invoke(app, ["report", "--env", "nowhere"])
+    assert missing.exit_code == 2 and "environment 'nowhere' does not exist" in missing.stderr
