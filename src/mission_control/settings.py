@@ -76,7 +76,7 @@ class Settings:
     session_idle_minutes: int = 60  # a browser session unused this long ends, within its 12 hours
     login_max_failures: int = 5  # failed sign-ins for one name from one address within the lockout...
     login_lockout_minutes: int = 15  # ...lock that name from that address this long after the last
-    max_body_bytes: int = 1_048_576  # larger request bodies get 413
+    max_body_bytes: int = 6 * 1_048_576  # larger request bodies get 413; room for a 5 MB evidence file
     config_path: Path | None = None  # the verification configuration (TOML), if any
     oidc: OidcSettings | None = None  # single sign-on, when configured
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from mission_control.catalog import Catalog, Item
 from mission_control.evidence.drills.record import DrillRecord
@@ -216,3 +217,54 @@ def _content_type(filename: str, content: bytes) -> str:
         except UnicodeDecodeError:
             return OPAQUE
     return content_type
+
+
+def get_evidence(*, session: Session, environment_name: str, evidence_id: int) -> Evidence | None:
+    """One piece of evidence of an environment, or None (also for ids no row can have)."""
+    environment = get_environment(session=session, name=environment_name)
+    if not 0 < evidence_id < 2**63:
+        return None
+    evidence = session.get(Evidence, evidence_id)
+    return evidence if evidence is not None and evidence.environment_id == environment.id else None
+
+
+def evidence_trail(*, session: Session, environment_id: int, item_id: str) -> list[dict[str, Any]]:
+    """Documents, files, links and attestations of one item, newest first (contents not loaded)."""
+    documents = session.scalars(
+        select(Evidence)
+        .options(defer(Evidence.content))
+        .where(Evidence.environment_id == environment_id, Evidence.item_id == item_id)
+    )
+    attestations = session.scalars(
+        select(Attestation).where(
+            Attestation.environment_id == environment_id, Attestation.item_id == item_id
+        )
+    )
+    trail = [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "title": row.title,
+            "url": row.url,
+            "filename": row.filename,
+            "size": row.size,
+            "sha256": row.sha256,
+            "by": row.created_by,
+            "at": row.created_at,
+        }
+        for row in documents
+    ] + [
+        {
+            "id": row.id,
+            "kind": "attestation",
+            "title": row.statement,
+            "url": None,
+            "filename": None,
+            "size": None,
+            "sha256": row.fingerprint,
+            "by": row.attested_by,
+            "at": row.attested_at,
+        }
+        for row in attestations
+    ]
+    return sorted(trail, key=lambda entry: entry["at"], reverse=True)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from mission_control.catalog import EFFORTS
 from mission_control.db.base import utcnow
 from mission_control.evidence.jobs import startable_drills
-from mission_control.evidence.views import past_drills
+from mission_control.evidence.views import item_evidence, past_drills
 from mission_control.progress import service
 from mission_control.progress.importer import (
     MAX_IMPORT_BYTES,
@@ -253,6 +253,7 @@ def history_page(environment: str, item_id: str, request: Request, principal: Vi
             "item": item,
             "events": events,
             "drills": past_drills(request, environment, item_id),
+            "evidence": item_evidence(request, environment, item_id),
             "principal": principal,
         },
     )
