@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from mission_control.progress.checklist import ChecklistView
+from mission_control.progress.checklist import CategoryView, ChecklistView
 
 FORMATS = ("md", "json", "csv")
 
@@ -58,8 +58,17 @@ def _csv(checklist: ChecklistView) -> str:
     return buffer.getvalue()
 
 
-def _markdown_cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def category_heading(category: CategoryView) -> str:
+    """A category's Markdown heading with its k/n, and "Category complete" only when it is."""
+    done = " · ✅ Category complete" if category.complete else ""
+    return (
+        f"## {category.category.icon} {category.category.name} ({category.completed}/{category.total}){done}"
+    )
 
 
 def _markdown(checklist: ChecklistView) -> str:
@@ -70,11 +79,7 @@ def _markdown(checklist: ChecklistView) -> str:
         "",
     ]
     for category in checklist.categories:
-        done = " · ✅ Category complete" if category.complete else ""
-        lines += [
-            f"## {category.category.icon} {category.category.name} ({category.completed}/{category.total}){done}",
-            "",
-        ]
+        lines += [category_heading(category), ""]
         lines += ["| Done | Item | Effort | Owner | Ticked by | Note |", "|---|---|---|---|---|---|"]
         for entry in category.items:
             ticked = (
@@ -83,8 +88,8 @@ def _markdown(checklist: ChecklistView) -> str:
                 else ""
             )
             lines.append(
-                f"| {'☑' if entry.checked else '☐'} | {_markdown_cell(entry.item.title)} | {entry.item.effort} "
-                f"| {_markdown_cell(entry.owner or '')} | {_markdown_cell(ticked)} | {_markdown_cell(entry.note)} |"
+                f"| {'☑' if entry.checked else '☐'} | {markdown_cell(entry.item.title)} | {entry.item.effort} "
+                f"| {markdown_cell(entry.owner or '')} | {markdown_cell(ticked)} | {markdown_cell(entry.note)} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from html import escape
 from xml.etree import ElementTree as ET
 
 from mission_control.progress.checklist import ItemView
+from mission_control.progress.export import category_heading, markdown_cell
 from mission_control.report.builder import EnvironmentReport
 from mission_control.report.burnup import burnup_svg
 
@@ -64,10 +65,6 @@ def to_json(report: EnvironmentReport) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(report: EnvironmentReport) -> str:
     checklist = report.checklist
     lines = [
@@ -83,13 +80,12 @@ def to_markdown(report: EnvironmentReport) -> str:
             "",
         ]
     for category in checklist.categories:
-        done = " · ✅ Category complete" if category.complete else ""
-        lines += [
-            f"## {category.category.icon} {category.category.name} ({category.completed}/{category.total}){done}",
-            "",
-        ]
+        lines += [category_heading(category), ""]
         lines += ["| Item | State | Proof |", "|---|---|---|"]
-        lines += [f"| {_cell(e.item.title)} | {item_state(e)} | {_cell(_proof(e))} |" for e in category.items]
+        lines += [
+            f"| {markdown_cell(e.item.title)} | {item_state(e)} | {markdown_cell(_proof(e))} |"
+            for e in category.items
+        ]
         lines.append("")
     lines += ["## Drills", ""]
     if report.drills:

@@ -4,6 +4,7 @@ the live geo-restriction policy that an attestation is bound to."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mission_control.evidence.errors import EvidenceError
@@ -40,7 +41,71 @@ def origin_failover(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot
     A distribution without any origin group fails: checking "all groups are good" over no groups
     would pass it, which is the bug this probe exists to avoid.
     """
-    item_id = "cloudfront.origin-failover"
+
+    def judge(distribution_id: str, distribution: dict[str, Any]) -> Judgement:
+        facts, problems = _failover(distribution_id, distribution, config.health_check_paths)
+        return facts, problems, []
+
+    return _each_distribution(
+        "cloudfront.origin-failover",
+        config,
+        cloudfront,
+        judge,
+        lambda count: (
+            f"all {count} distributions serve the API through an origin group failing over on "
+            f"{', '.join(map(str, FAILOVER_STATUS_CODES))}"
+        ),
+    )
+
+
+@probe(
+    "cloudfront.cache-ttls",
+    collectors=("cloudfront",),
+    actions=("cloudfront:GetDistributionConfig", "cloudfront:GetCachePolicy"),
+)
+def cache_ttls(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
+    """Every behaviour's effective TTLs, from its cache policy when it has one, stay under the ceilings."""
+
+    def judge(distribution_id: str, distribution: dict[str, Any]) -> Judgement:
+        facts, problems, errors = [], [], []
+        for label, behaviour in behaviours(distribution):
+            ttls = _ttls(behaviour, cloudfront.cache_policies)
+            where = f"distribution {distribution_id} behaviour {label}"
+            if isinstance(ttls, AwsError):
+                errors.append(str(ttls))
+            elif ttls is None:
+                problems.append(
+                    f"{where} uses cache policy {behaviour['CachePolicyId']}, which does not exist"
+                )
+            else:
+                facts.append({"behaviour": label, **ttls})
+                problems.extend(_ttl_problems(where, ttls, config))
+        return facts, problems, errors
+
+    return _each_distribution(
+        "cloudfront.cache-ttls",
+        config,
+        cloudfront,
+        judge,
+        lambda count: (
+            f"every behaviour of {count} distributions has DefaultTTL ≤ {config.max_default_ttl} s "
+            f"and MaxTTL ≤ {config.max_max_ttl} s"
+        ),
+    )
+
+
+# (facts, problems, AWS errors) about one distribution
+Judgement = tuple[Any, list[str], list[str]]
+
+
+def _each_distribution(
+    item_id: str,
+    config: EnvironmentConfig,
+    cloudfront: CloudFrontSnapshot,
+    judge: Callable[[str, dict[str, Any]], Judgement],
+    verified_summary: Callable[[int], str],
+) -> ProbeResult:
+    """Judge every configured distribution; unreadable ones make the item `error`, missing ones `failing`."""
     ids = tuple(dict.fromkeys(config.distributions))
     if not ids:
         return not_configured(item_id, "distributions", config.name)
@@ -54,67 +119,14 @@ def origin_failover(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot
         elif distribution is None:
             problems.append(f"distribution {distribution_id} not found")
         else:
-            facts[distribution_id], found = _failover(
-                distribution_id, distribution, config.health_check_paths
-            )
-            problems.extend(found)
-    if errors:
-        return errored(item_id, "; ".join(errors), distributions=facts)
-    if problems:
-        return failing(item_id, "; ".join(problems), distributions=facts)
-    return verified(
-        item_id,
-        f"all {len(ids)} distributions serve the API through an origin group failing over on "
-        f"{', '.join(map(str, FAILOVER_STATUS_CODES))}",
-        distributions=facts,
-    )
-
-
-@probe(
-    "cloudfront.cache-ttls",
-    collectors=("cloudfront",),
-    actions=("cloudfront:GetDistributionConfig", "cloudfront:GetCachePolicy"),
-)
-def cache_ttls(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
-    """Every behaviour's effective TTLs, from its cache policy when it has one, stay under the ceilings."""
-    item_id = "cloudfront.cache-ttls"
-    ids = tuple(dict.fromkeys(config.distributions))
-    if not ids:
-        return not_configured(item_id, "distributions", config.name)
-    errors: list[str] = []
-    problems: list[str] = []
-    facts: dict[str, Any] = {}
-    for distribution_id in ids:
-        distribution = cloudfront.distributions[distribution_id]
-        if isinstance(distribution, AwsError):
-            errors.append(str(distribution))
-            continue
-        if distribution is None:
-            problems.append(f"distribution {distribution_id} not found")
-            continue
-        facts[distribution_id] = []
-        for label, behaviour in behaviours(distribution):
-            ttls = _ttls(behaviour, cloudfront.cache_policies)
-            where = f"distribution {distribution_id} behaviour {label}"
-            if isinstance(ttls, AwsError):
-                errors.append(str(ttls))
-            elif ttls is None:
-                problems.append(
-                    f"{where} uses cache policy {behaviour['CachePolicyId']}, which does not exist"
-                )
-            else:
-                facts[distribution_id].append({"behaviour": label, **ttls})
-                problems.extend(_ttl_problems(where, ttls, config))
+            facts[distribution_id], found_problems, found_errors = judge(distribution_id, distribution)
+            problems.extend(found_problems)
+            errors.extend(found_errors)
     if errors:
         return errored(item_id, "; ".join(dict.fromkeys(errors)), distributions=facts)
     if problems:
         return failing(item_id, "; ".join(problems), distributions=facts)
-    return verified(
-        item_id,
-        f"every behaviour of {len(ids)} distributions has DefaultTTL ≤ {config.max_default_ttl} s "
-        f"and MaxTTL ≤ {config.max_max_ttl} s",
-        distributions=facts,
-    )
+    return verified(item_id, verified_summary(len(ids)), distributions=facts)
 
 
 def _failover(
