@@ -361,22 +361,33 @@ def runbook_dns(
 
 @evidence_app.command("geo-restriction")
 def evidence_geo_restriction(
-    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    output: OutputOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Write the geo-restriction review of every distribution, with the live configuration's fingerprint."""
     from mission_control.evidence.geo_restriction import geo_restriction_report
 
-    _write_evidence(config, env, output, "cloudfront", lambda *args: geo_restriction_report(*args).markdown)
+    _write_evidence(
+        config, env, output, "cloudfront", lambda *args: geo_restriction_report(*args).markdown,
+        "cloudfront.geo-restriction" if record else None,
+    )  # fmt: skip
 
 
 @evidence_app.command("cognito-parity")
 def evidence_cognito_parity(
-    config: ConfigOption = DEFAULT_CONFIG, env: VerifyEnvOption = None, output: OutputOption = None
+    config: ConfigOption = DEFAULT_CONFIG,
+    env: VerifyEnvOption = None,
+    output: OutputOption = None,
+    record: RecordOption = False,
 ) -> None:
     """Write every setting in which the backup user pool differs from the primary."""
     from mission_control.evidence.cognito import cognito_parity_document
 
-    _write_evidence(config, env, output, "cognito", cognito_parity_document)
+    _write_evidence(
+        config, env, output, "cognito", cognito_parity_document, "cognito.parity" if record else None
+    )
 
 
 @evidence_app.command("token-sync-template")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,3 +92,20 @@ def test_geo_restriction_command_against_the_demo_estate(demo_aws: DemoEstate, t
     for distribution_id in demo_aws.config.distributions:
         assert f"| {distribution_id} |" in result.stdout
     assert re.search(r"Configuration fingerprint: `[0-9a-f]{64}`", result.stdout)
+
+
+def test_recorded_review_is_stored_as_evidence_of_the_item(
+    demo_aws: DemoEstate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MC_DATABASE_URL", f"sqlite:///{tmp_path / 'geo.db'}")
+    config_file = tmp_path / "mission-control.toml"
+    config_file.write_text(demo_config_toml(demo_aws.config), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["evidence", "geo-restriction", "--config", str(config_file), "--record"])
+    assert result.exit_code == 0, result.stderr
+    assert "recorded as evidence for cloudfront.geo-restriction in production" in result.stderr
+    history = json.loads(runner.invoke(app, ["export", "--format", "json"]).stdout)
+    items = {item["id"]: item for category in history["categories"] for item in category["items"]}
+    assert (
+        items["cloudfront.geo-restriction"]["evidence"]["state"] == "incomplete"
+    )  # still needs its attestation
