@@ -2,12 +2,17 @@
 
 SQLite allows one writer at a time: write transactions start with BEGIN IMMEDIATE so two writers
 queue on the busy timeout instead of failing with "database is locked" when a read lock upgrades.
+Writers of one process also queue on a lock first: SQLite's busy handler polls with sleeps of up to
+100 ms, which would put those sleeps into the tail latency of every contended write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import sqlite3
+import threading
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +21,42 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Enough pooled SQLite connections for every request thread (anyio's default is 40), so a busy
+# server reuses connections instead of opening one (and running its PRAGMAs) per request.
+SQLITE_READ_POOL_SIZE = 40
+SQLITE_WRITE_POOL_SIZE = 4
 
 
 class Database:
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._in_memory = self.is_sqlite and self.url.database in (None, "", ":memory:")
         if self.is_sqlite:
             self._prepare_sqlite_file()
-            self.engine = self._sqlite_engine(begin="BEGIN")
-            self._write_engine = self._sqlite_engine(begin="BEGIN IMMEDIATE")
+            self.engine = self._sqlite_engine(begin="BEGIN", pool_size=SQLITE_READ_POOL_SIZE)
+            self._write_engine = self._sqlite_engine(
+                begin="BEGIN IMMEDIATE", pool_size=SQLITE_WRITE_POOL_SIZE
+            )
+            self._writer_queue: threading.Lock | nullcontext[None] = threading.Lock()
+            self._watch_lock = threading.Lock()
+            self._watch: tuple[int, sqlite3.Connection] | None = None  # (pid, connection)
         else:
             if self.url.drivername == "postgresql":
                 self.url = self.url.set(drivername="postgresql+psycopg")
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)
             self._write_engine = self.engine
+            self._writer_queue = nullcontext()  # PostgreSQL locks rows, not the database
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
 
     def _prepare_sqlite_file(self) -> None:
-        if self.url.database and self.url.database != ":memory:":
+        if not self._in_memory:
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
-    def _sqlite_engine(self, *, begin: str) -> Engine:
-        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+    def _sqlite_engine(self, *, begin: str, pool_size: int) -> Engine:
+        pooling = {} if self._in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30}, **pooling)
 
         @event.listens_for(engine, "connect")
         def configure(dbapi_connection: Any, _record: Any) -> None:
@@ -57,6 +74,26 @@ class Database:
 
         return engine
 
+    def data_stamp(self) -> Hashable:
+        """A value that changes whenever a commit may have changed what a read sees.
+
+        Read it *before* reading the data it guards: then a commit in between can only make the
+        data newer than its stamp (one needless recompute later), never older.
+        SQLite: `PRAGMA data_version` of a connection that never writes changes on every commit by
+        any other connection, in any process. PostgreSQL: two reads with the same snapshot see the
+        same data, and the snapshot changes whenever a transaction starts writing or ends.
+        """
+        if not self.is_sqlite:
+            with self.engine.connect() as connection:
+                return connection.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one()
+        if self._in_memory:
+            return object()  # another connection would see another database: never reuse a read
+        with self._watch_lock:
+            if self._watch is None or self._watch[0] != os.getpid():  # not shared across a fork
+                watch = sqlite3.connect(self.url.database, check_same_thread=False)
+                self._watch = (os.getpid(), watch)
+            return self._watch[1].execute("PRAGMA data_version").fetchone()[0]
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads; anything it changes is discarded."""
@@ -66,9 +103,12 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        with self._write_sessions() as session, session.begin():
+        with self._writer_queue, self._write_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
         self._write_engine.dispose()
+        if self.is_sqlite and self._watch is not None:
+            self._watch[1].close()
+            self._watch = None

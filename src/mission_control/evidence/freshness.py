@@ -41,6 +41,16 @@ class EvidenceStatus:
     valid_days: int
     kinds: tuple[KindStatus, ...]
 
+    @property
+    def fresh_until(self) -> datetime | None:
+        """When the first fresh kind goes stale by age alone (None when none is fresh)."""
+        ends = [
+            kind.at + timedelta(days=self.valid_days)
+            for kind in self.kinds
+            if kind.state == "fresh" and kind.at
+        ]
+        return min(ends, default=None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,

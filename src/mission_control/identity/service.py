@@ -96,11 +96,12 @@ def create_token(*, session: Session, user: User, name: str) -> str:
 
 def find_token(*, session: Session, secret: str) -> tuple[ApiToken, User] | None:
     """The live API token matching `secret` and its owner; None for unknown or revoked tokens."""
-    token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
-    )
-    user = session.get(User, token.user_id) if token else None
-    return (token, user) if token and user else None
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
+    ).first()
+    return (found[0], found[1]) if found else None
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,14 @@ class ChecklistView:
         return sum(category.completed for category in self.categories)
 
     @property
+    def valid_until(self) -> datetime | None:
+        """The moment this view stops being true without any write: the first evidence expiry."""
+        ends = [
+            item.evidence.fresh_until for item in self.items if item.evidence and item.evidence.fresh_until
+        ]
+        return min(ends, default=None)
+
+    @property
     def percent(self) -> int:
         """Whole percent, rounded down: 19 of 20 is 95%, and 100% means everything."""
         return self.completed * 100 // self.total if self.total else 0

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from mission_control.catalog import EFFORTS
@@ -21,6 +24,7 @@ from mission_control.db.base import utcnow
 from mission_control.evidence.jobs import startable_drills
 from mission_control.evidence.views import item_evidence, past_drills
 from mission_control.progress import service
+from mission_control.progress.checklist import ChecklistView
 from mission_control.progress.importer import (
     MAX_IMPORT_BYTES,
     UnreadableImport,
@@ -29,7 +33,7 @@ from mission_control.progress.importer import (
 )
 from mission_control.progress.service import DEFAULT_ENVIRONMENT, MAX_NOTE_LENGTH, InvalidInput
 from mission_control.report.burnup import burnup, burnup_svg
-from mission_control.verification.views import verification_state
+from mission_control.verification.views import last_run_summary, verification_state
 from mission_control.web.auth import Principal, require
 from mission_control.web.templating import templates
 
@@ -46,6 +50,7 @@ PROOF_LABELS = {
     "manual": "Manual: needs evidence",
 }
 pages = APIRouter(include_in_schema=False)
+BURNUP_REDRAWN_AFTER = timedelta(minutes=1)  # the chart runs up to "now"; a cached one lags at most this
 
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
@@ -75,11 +80,47 @@ def _write(request: Request) -> Any:
     return request.app.state.database.transaction()
 
 
-def _checklist(request: Request, environment: str) -> Any:
-    with _read(request) as session:
-        return service.get_checklist(
+def _checklist(request: Request, environment: str) -> ChecklistView:
+    def compute(session: Session) -> tuple[ChecklistView, datetime | None]:
+        view = service.get_checklist(
             session=session, catalog=request.app.state.catalog, environment_name=environment
         )
+        return view, view.valid_until
+
+    return request.app.state.read_cache.get(("checklist", environment), compute)
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """What the dashboard shows that only the database (and the clock) can change."""
+
+    checklist: ChecklistView
+    environments: list[str]
+    burnup_svg: str
+    last_run: dict[str, Any] | None
+
+
+def _dashboard_data(request: Request, environment: str) -> DashboardData:
+    def compute(session: Session) -> tuple[DashboardData, datetime | None]:
+        checklist = service.get_checklist(
+            session=session, catalog=request.app.state.catalog, environment_name=environment
+        )
+        now = utcnow()
+        chart = burnup(
+            session=session,
+            environment=service.get_environment(session=session, name=environment),
+            total=checklist.total,
+            now=now,
+        )
+        data = DashboardData(
+            checklist,
+            [e.name for e in service.list_environments(session=session)],
+            burnup_svg(chart),
+            last_run_summary(session, environment),
+        )
+        return data, min(filter(None, (checklist.valid_until, now + BURNUP_REDRAWN_AFTER)))
+
+    return request.app.state.read_cache.get(("dashboard", environment), compute)
 
 
 def _update(
@@ -181,32 +222,21 @@ def dashboard(
     status: Annotated[str, Query(pattern="^(all|open|done)$")] = "all",
     effort: Annotated[str, Query()] = "all",
 ) -> Response:
-    with _read(request) as session:  # one session for the whole page
-        checklist = service.get_checklist(
-            session=session, catalog=request.app.state.catalog, environment_name=env
-        )
-        environments = [e.name for e in service.list_environments(session=session)]
-        chart = burnup(
-            session=session,
-            environment=service.get_environment(session=session, name=env),
-            total=checklist.total,
-            now=utcnow(),
-        )
-        verification = verification_state(request, env, session)
+    data = _dashboard_data(request, env)
     return templates.TemplateResponse(
         request,
         "dashboard.html",
         {
-            "checklist": checklist,
+            "checklist": data.checklist,
             "principal": principal,
-            "environments": environments,
+            "environments": data.environments,
             "filters": {"status": status, "effort": effort if effort in EFFORTS else "all"},
             "efforts": EFFORTS,
             "can_edit": principal.role in ("editor", "admin"),
-            "verification": verification,
+            "verification": verification_state(request, env, data.last_run),
             "proof_labels": PROOF_LABELS,
             "evidence_labels": EVIDENCE_LABELS,
-            "burnup_chart": Markup(burnup_svg(chart)),
+            "burnup_chart": Markup(data.burnup_svg),
             "item_drills": _item_drills(),
             "drills_configured": env in request.app.state.verification_jobs.configs,
         },

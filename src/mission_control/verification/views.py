@@ -19,23 +19,28 @@ Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 
 
-def verification_state(request: Request, environment: str, session: Session) -> dict[str, Any]:
-    """Whether the environment can be verified, the run in progress, and the last run."""
-    jobs = request.app.state.verification_jobs
+def last_run_summary(session: Session, environment: str) -> dict[str, Any] | None:
+    """The environment's most recent run in any state, as shown and sent as JSON."""
     run = latest_run(session=session, environment_name=environment)
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "state": run.state,
+        "triggered_by": run.triggered_by,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error,
+    }
+
+
+def verification_state(request: Request, environment: str, last_run: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether the environment can be verified, the run in progress (this process), and the last run."""
+    jobs = request.app.state.verification_jobs
     return {
         "configured": environment in jobs.configs,
         "progress": jobs.progress(environment),
-        "last_run": None
-        if run is None
-        else {
-            "id": run.id,
-            "state": run.state,
-            "triggered_by": run.triggered_by,
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "error": run.error,
-        },
+        "last_run": last_run,
     }
 
 
@@ -47,7 +52,7 @@ def _start(request: Request, environment: str, actor: str) -> None:
 
 def _state(request: Request, environment: str) -> dict[str, Any]:
     with request.app.state.database.read() as session:
-        return verification_state(request, environment, session)
+        return verification_state(request, environment, last_run_summary(session, environment))
 
 
 @api.get("/environments/{environment}/verification")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from mission_control import __version__
 from mission_control.catalog import Catalog, load_default_catalog
 from mission_control.db.database import Database
 from mission_control.db.migrate import upgrade
+from mission_control.db.read_cache import ReadCache
 from mission_control.evidence.jobs import DrillJobs
 from mission_control.identity.service import ensure_initial_admin
 from mission_control.jobs import AlreadyRunning, NotConfigured
@@ -90,6 +92,9 @@ def create_app(
                 flush=True,
             )
         await live_events.start()
+        # Everything made so far (modules, mappers, templates) lives as long as the process: keep it
+        # out of the collector's full passes, which otherwise stall every request for 50-200 ms.
+        gc.freeze()
         yield
         await live_events.stop()
 
@@ -106,6 +111,7 @@ def create_app(
     app.state.database = database
     app.state.catalog = catalog
     app.state.live_events = live_events
+    app.state.read_cache = ReadCache(database)
     app.state.verification_jobs = verification_jobs
     app.state.drill_jobs = DrillJobs(
         database=database, configs=configs, publish=live_events.publish, clients_factory=clients_factory

@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.auto_reload = False  # templates ship with the package: no stat() per render
 
 
 def _when(value: datetime | None) -> str:

@@ -1,0 +1,84 @@
+"""The dashboard and the checklist API reuse reads, yet never show anything older than the database."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from mission_control.catalog import Catalog
+from mission_control.db.base import utcnow
+from mission_control.db.database import Database
+from mission_control.evidence import service as evidence
+from mission_control.evidence.drills.record import DrillRecord, Outcome
+from mission_control.progress import service
+from tests.conftest import bearer, token_for
+
+CHECKLIST = "/api/v1/environments/production/checklist"
+ITEM = "dns.latency-routing"
+
+
+def item(body: dict, item_id: str) -> dict:
+    return next(
+        entry for category in body["categories"] for entry in category["items"] if entry["id"] == item_id
+    )
+
+
+def tick_from_another_process(database_url: str, catalog: Catalog) -> None:
+    """Its own engine and connections, as the CLI or another replica would write."""
+    other = Database(database_url)
+    try:
+        with other.transaction() as session:
+            service.update_item(
+                session=session,
+                catalog=catalog,
+                environment_name="production",
+                item_id=ITEM,
+                actor="cli-user",
+                checked=True,
+                note="ticked from the CLI",
+            )
+    finally:
+        other.dispose()
+
+
+def test_a_write_by_another_process_shows_on_the_next_read(
+    client: TestClient, database: Database, database_url: str, catalog: Catalog
+) -> None:
+    headers = bearer(token_for(database, "viewer", "viewer"))
+    assert item(client.get(CHECKLIST, headers=headers).json(), ITEM)["checked"] is False
+    assert "ticked from the CLI" not in client.get("/", headers=headers).text  # both reads now cached
+
+    tick_from_another_process(database_url, catalog)
+
+    after = client.get(CHECKLIST, headers=headers).json()
+    assert item(after, ITEM)["checked"] is True
+    assert after["completed"] == 1
+    page = client.get("/", headers=headers).text
+    assert "ticked from the CLI" in page
+    assert "Ticked by cli-user" in page
+
+
+def test_evidence_expiring_shows_without_any_write(
+    client: TestClient, database: Database, catalog: Catalog
+) -> None:
+    """A passed drill ages out of its 90-day window while nobody writes: the cached view must notice."""
+    edge_item = "edge.latency"
+    valid_days = catalog.item(edge_item).evidence.valid_days
+    finished = utcnow() - timedelta(days=valid_days) + timedelta(seconds=2)
+    record = DrillRecord(
+        "edge-latency", "production", edge_item, finished - timedelta(minutes=1), finished, Outcome.PASSED
+    )
+    with database.transaction() as session:
+        evidence.record_drill(session=session, environment_name="production", record=record, actor="ana")
+    headers = bearer(token_for(database, "viewer", "viewer"))
+
+    fresh = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
+    assert fresh["evidence"]["state"] == "complete"
+    assert fresh["done"] is True
+
+    time.sleep((finished + timedelta(days=valid_days) - utcnow()).total_seconds() + 0.2)
+    stale = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
+    assert stale["evidence"]["state"] == "stale"
+    assert stale["done"] is False
