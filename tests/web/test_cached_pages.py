@@ -82,3 +82,27 @@ def test_evidence_expiring_shows_without_any_write(
     stale = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
     assert stale["evidence"]["state"] == "stale"
     assert stale["done"] is False
+
+
+def test_a_patch_answers_with_the_item_exactly_as_the_checklist_then_shows_it(
+    client: TestClient, database: Database, catalog: Catalog
+) -> None:
+    """The answer reads only the patched item's proof and evidence; it must still be the whole item."""
+    edge_item = "edge.latency"
+    finished = utcnow() - timedelta(days=1)
+    record = DrillRecord(
+        "edge-latency", "production", edge_item, finished - timedelta(minutes=1), finished, Outcome.FAILED
+    )
+    with database.transaction() as session:
+        evidence.record_drill(session=session, environment_name="production", record=record, actor="ana")
+    headers = bearer(token_for(database, "ed", "editor"))
+
+    answer = client.patch(
+        f"/api/v1/environments/production/items/{edge_item}",
+        json={"checked": True, "note": "drilled"},
+        headers=headers,
+    ).json()
+
+    assert answer == item(client.get(CHECKLIST, headers=headers).json(), edge_item)
+    assert answer["evidence"]["state"] == "stale"  # the last drill failed
+    assert answer["regressed"] is True

@@ -66,16 +66,20 @@ def evidence_statuses(
     environment_id: int,
     live_fingerprints: dict[str, str],
     now: datetime | None = None,
+    item_id: str | None = None,
 ) -> dict[str, EvidenceStatus]:
-    """Each evidence-backed item's status; `live_fingerprints` come from the latest verification run."""
+    """Each evidence-backed item's (or only `item_id`'s) status; `live_fingerprints` come from the
+    latest verification run."""
     now = now or utcnow()
-    documents = _latest(session, Evidence, environment_id)
-    attestations = _latest(session, Attestation, environment_id)
-    drills = _latest(session, DrillRun, environment_id)
+    items = [item for item in catalog.items if item.evidence and item_id in (None, item.id)]
+    if not items:
+        return {}
+    documents = _latest(session, Evidence, environment_id, item_id)
+    attestations = _latest(session, Attestation, environment_id, item_id)
+    drills = _latest(session, DrillRun, environment_id, item_id)
     statuses = {}
-    for item in catalog.items:
-        if item.evidence is None:
-            continue
+    for item in items:
+        assert item.evidence is not None
         window = timedelta(days=item.evidence.valid_days)
         kinds = []
         for kind in item.evidence.requires:
@@ -95,10 +99,12 @@ def evidence_statuses(
     return statuses
 
 
-def _latest(session: Session, model: Any, environment_id: int) -> dict[str, Any]:
+def _latest(session: Session, model: Any, environment_id: int, item_id: str | None) -> dict[str, Any]:
     """The newest record per item (records are append-only, so the highest id), without file contents:
     one indexed query however long the history grows."""
     newest = select(func.max(model.id)).where(model.environment_id == environment_id).group_by(model.item_id)
+    if item_id is not None:
+        newest = newest.where(model.item_id == item_id)
     query = select(model).where(model.id.in_(newest))
     if model is Evidence:
         query = query.options(defer(Evidence.content))

@@ -144,6 +144,24 @@ class ChecklistView:
         }
 
 
+def item_view(
+    item: Item, state: ItemState | None, proof: StoredResult | None, evidence: EvidenceStatus | None
+) -> ItemView:
+    if state is None:  # the catalog gained the item after the environment was made
+        return ItemView(item, False, None, None, None, "", 0, proof, evidence)
+    return ItemView(
+        item,
+        state.checked,
+        state.checked_by,
+        state.checked_at,
+        state.owner,
+        state.note,
+        state.version,
+        proof,
+        evidence,
+    )
+
+
 def build_checklist_view(
     catalog: Catalog,
     environment: str,
@@ -153,29 +171,17 @@ def build_checklist_view(
 ) -> ChecklistView:
     proofs = results or {}
     evidence = evidence or {}
-
-    def view(item: Item) -> ItemView:
-        state = states.get(item.id)
-        proof = proofs.get(item.id)
-        if state is None:
-            return ItemView(item, False, None, None, None, "", 0, proof, evidence.get(item.id))
-        return ItemView(
-            item,
-            state.checked,
-            state.checked_by,
-            state.checked_at,
-            state.owner,
-            state.note,
-            state.version,
-            proof,
-            evidence.get(item.id),
-        )
-
     return ChecklistView(
         environment,
         catalog,
         tuple(
-            CategoryView(category, tuple(view(item) for item in category.items))
+            CategoryView(
+                category,
+                tuple(
+                    item_view(item, states.get(item.id), proofs.get(item.id), evidence.get(item.id))
+                    for item in category.items
+                ),
+            )
             for category in catalog.categories
         ),
     )

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from mission_control.catalog import Catalog, Item
 from mission_control.db.base import utcnow
-from mission_control.evidence.freshness import evidence_statuses
-from mission_control.progress.checklist import ChecklistView, build_checklist_view
+from mission_control.evidence.freshness import EvidenceStatus, evidence_statuses
+from mission_control.progress.checklist import ChecklistView, ItemView, build_checklist_view, item_view
 from mission_control.progress.models import AuditEvent, Environment, ItemState
 from mission_control.text import ENVIRONMENT_NAME_RULE, is_environment_name, storable, text_problem
 from mission_control.verification.latest import latest_results
+from mission_control.verification.results import StoredResult
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_NOTE_LENGTH = 10_000
@@ -116,18 +117,38 @@ def item_states(*, session: Session, environment: Environment) -> dict[str, Item
 def get_checklist(*, session: Session, catalog: Catalog, environment_name: str) -> ChecklistView:
     """The checklist of one environment with its state and counters."""
     environment = get_environment(session=session, name=environment_name)
-    results = latest_results(session=session, environment_id=environment.id)
+    results, evidence = _proofs(session, catalog, environment.id)
+    return build_checklist_view(
+        catalog, environment.name, item_states(session=session, environment=environment), results, evidence
+    )
+
+
+def get_item(*, session: Session, catalog: Catalog, state: ItemState) -> ItemView:
+    """One item as the checklist shows it, reading only that item's proof and evidence."""
+    results, evidence = _proofs(session, catalog, state.environment_id, state.item_id)
+    return item_view(
+        _catalog_item(catalog, state.item_id), state, results.get(state.item_id), evidence.get(state.item_id)
+    )
+
+
+def _proofs(
+    session: Session, catalog: Catalog, environment_id: int, item_id: str | None = None
+) -> tuple[dict[str, StoredResult], dict[str, EvidenceStatus]]:
+    """Latest probe results and evidence statuses, of every item or only of `item_id`."""
+    results = latest_results(session=session, environment_id=environment_id, item_id=item_id)
     live_fingerprints = {
         item_id: result.facts["fingerprint"]
         for item_id, result in results.items()
         if "fingerprint" in result.facts
     }
     evidence = evidence_statuses(
-        session=session, catalog=catalog, environment_id=environment.id, live_fingerprints=live_fingerprints
+        session=session,
+        catalog=catalog,
+        environment_id=environment_id,
+        live_fingerprints=live_fingerprints,
+        item_id=item_id,
     )
-    return build_checklist_view(
-        catalog, environment.name, item_states(session=session, environment=environment), results, evidence
-    )
+    return results, evidence
 
 
 def _catalog_item(catalog: Catalog, item_id: str) -> Item:

@@ -128,7 +128,7 @@ def _update(
 ) -> dict[str, Any]:
     catalog = request.app.state.catalog
     with _write(request) as session:
-        service.update_item(
+        state = service.update_item(
             session=session,
             catalog=catalog,
             environment_name=environment,
@@ -137,9 +137,9 @@ def _update(
             **changes,
         )
         # read back inside the transaction: the answer shows this write, not a later writer's
-        checklist = service.get_checklist(session=session, catalog=catalog, environment_name=environment)
+        answer = service.get_item(session=session, catalog=catalog, state=state).to_dict()
     request.app.state.live_events.nudge()
-    return next(item for item in checklist.items if item.item.id == item_id).to_dict()
+    return answer
 
 
 def _history(request: Request, environment: str, item_id: str) -> list[dict[str, Any]]:

@@ -9,8 +9,10 @@ from mission_control.verification.models import VerificationResult, Verification
 from mission_control.verification.results import Status, StoredResult
 
 
-def latest_results(*, session: Session, environment_id: int) -> dict[str, StoredResult]:
-    """Each item's result from the environment's latest completed run (empty if none)."""
+def latest_results(
+    *, session: Session, environment_id: int, item_id: str | None = None
+) -> dict[str, StoredResult]:
+    """Each item's (or only `item_id`'s) result from the environment's latest completed run."""
     run = session.scalar(
         select(VerificationRun)
         .where(VerificationRun.environment_id == environment_id, VerificationRun.state == "completed")
@@ -19,7 +21,10 @@ def latest_results(*, session: Session, environment_id: int) -> dict[str, Stored
     )
     if run is None or run.finished_at is None:
         return {}
-    rows = session.scalars(select(VerificationResult).where(VerificationResult.run_id == run.id))
+    query = select(VerificationResult).where(VerificationResult.run_id == run.id)
+    if item_id is not None:
+        query = query.where(VerificationResult.item_id == item_id)
+    rows = session.scalars(query)
     return {
         row.item_id: StoredResult(Status(row.status), row.summary, row.facts, run.finished_at) for row in rows
     }
