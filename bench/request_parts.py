@@ -15,8 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from mission_control.catalog import load_default_catalog
 from mission_control.db.database import Database
+from mission_control.db.read_cache import ReadCache
 from mission_control.identity.service import add_user, create_token, find_token
 from mission_control.progress import service
 from mission_control.web.app import prepare_database
@@ -27,7 +30,7 @@ def timed(label: str, function: Callable[[], object], repeat: int = 200) -> None
     started = time.perf_counter()
     for _ in range(repeat):
         function()
-    print(f"{label}: {(time.perf_counter() - started) / repeat * 1000:.2f} ms per call ({repeat} calls)")
+    print(f"{label}: {(time.perf_counter() - started) / repeat * 1000:.3f} ms per call ({repeat} calls)")
 
 
 def main() -> None:
@@ -58,8 +61,26 @@ def main() -> None:
                     note=str(time.time()),
                 )
 
+        cache = ReadCache(database)
+
+        def cached_checklist() -> object:
+            def compute(session: Session) -> tuple[object, None]:
+                return service.get_checklist(
+                    session=session, catalog=catalog, environment_name="production"
+                ), None
+
+            return cache.get("checklist", compute)
+
+        def patched_item() -> None:
+            with database.read() as session:
+                environment = service.get_environment(session=session, name="production")
+                state = service.item_states(session=session, environment=environment)["dns.latency-routing"]
+                service.get_item(session=session, catalog=catalog, state=state)
+
         timed("find_token (bearer auth, every request)", authenticate)
-        timed("get_checklist (dashboard, checklist API, and again after every PATCH)", checklist)
+        timed("get_checklist (computed: after any commit)", checklist)
+        timed("the same through ReadCache, nothing committed since (data stamp + lookup)", cached_checklist)
+        timed("get_item (a PATCH's answer; includes reading the state row)", patched_item)
         view = checklist()
         timed("ChecklistView.to_dict", view.to_dict)  # type: ignore[attr-defined]
         timed("update_item + commit (PATCH)", tick, repeat=50)

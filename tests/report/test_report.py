@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
@@ -18,7 +19,7 @@ from mission_control.evidence.drills.record import DrillRecord, Outcome
 from mission_control.evidence.service import record_drill
 from mission_control.progress import service as progress
 from mission_control.report.builder import build_report
-from mission_control.report.burnup import burnup_svg
+from mission_control.report.burnup import Burnup, burnup_svg
 from mission_control.report.render import render
 from tests.conftest import bearer, token_for
 
@@ -94,6 +95,20 @@ def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) 
     assert svg.startswith("<svg") and svg.count("<polyline") == 2
     assert "1 ticked, no verification run yet" in svg
     assert "style=" not in svg and "<script" not in svg
+
+
+def test_burnup_chart_stays_small_however_long_the_history() -> None:
+    """100,000 ticks over a month: one step per pixel column, ending at the latest count."""
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    ticked = tuple((start + timedelta(seconds=26 * i), (i * 7) % 21) for i in range(100_000))
+    svg = burnup_svg(Burnup(start, ticked[-1][0] + timedelta(hours=1), 20, ticked, ()))
+    ticked_line = re.search(r'points="([^"]*)"', svg).group(1).split()
+    assert len(svg) < 30_000
+    assert len(ticked_line) <= 2 * 640
+    columns = [float(point.split(",")[0]) for point in ticked_line]
+    assert columns == sorted(columns) and columns[0] == 40 and columns[-1] == 630
+    assert ticked_line[-1] == f"630,{10 + 180 * (1 - ticked[-1][1] / 20):.1f}"  # ends at the last count
+    assert f"{ticked[-1][1]} ticked" in svg
 
 
 def test_junit_fails_regressed_and_skips_open_items(database: Database, catalog: Catalog) -> None:

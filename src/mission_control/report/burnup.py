@@ -68,13 +68,17 @@ def burnup_svg(chart: Burnup, *, width: int = 640, height: int = 220) -> str:
         return top + (height - top - bottom) * (1 - count / max(chart.total, 1))
 
     def steps(points: tuple[tuple[datetime, int], ...]) -> str:
+        """One step per pixel column, so a long history cannot make the page megabytes long."""
         if not points:
             return ""
-        coordinates, previous = [], None
+        last_in_column: dict[int, int] = {}  # points are in time order, so columns come in order
         for at, count in (*points, (chart.end, points[-1][1])):
+            last_in_column[round(x(at))] = count
+        coordinates, previous = [], None
+        for column, count in last_in_column.items():
             if previous is not None:
-                coordinates.append(f"{x(at):.1f},{y(previous):.1f}")
-            coordinates.append(f"{x(at):.1f},{y(count):.1f}")
+                coordinates.append(f"{column},{y(previous):.1f}")
+            coordinates.append(f"{column},{y(count):.1f}")
             previous = count
         return " ".join(coordinates)
 
