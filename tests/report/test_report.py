@@ -19,9 +19,11 @@ from mission_control.evidence.drills.record import DrillRecord, Outcome
 from mission_control.evidence.service import record_drill
 from mission_control.progress import service as progress
 from mission_control.report.builder import build_report
-from mission_control.report.burnup import Burnup, burnup_svg
+from mission_control.report.burnup import Burnup, burnup, burnup_svg
 from mission_control.report.render import render
 from tests.conftest import bearer, token_for
+
+NOW = datetime.now(UTC)
 
 
 def tick(database: Database, catalog: Catalog, *item_ids: str) -> None:
@@ -95,6 +97,36 @@ def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) 
     assert svg.startswith("<svg") and svg.count("<polyline") == 2
     assert "1 ticked, no verification run yet" in svg
     assert "style=" not in svg and "<script" not in svg
+
+
+def test_dashboard_chart_replays_only_recent_changes_starting_from_the_right_count(
+    database: Database, catalog: Catalog
+) -> None:
+    tick(database, catalog, "dns.latency-routing", "edge.iam-role", "cognito.parity")
+    with database.transaction() as session:
+        progress.update_item(
+            session=session,
+            catalog=catalog,
+            environment_name="production",
+            item_id="edge.iam-role",
+            actor="ana",
+            checked=False,
+        )
+    tick(database, catalog, "edge.latency")
+    with database.read() as session:
+        environment = progress.get_environment(session=session, name="production")
+        charts = {
+            recent: burnup(session=session, environment=environment, total=20, now=NOW, recent=recent)
+            for recent in (None, 2, 5, 50)
+        }
+    full = charts[None]
+    assert [count for _, count in full.ticked] == [0, 1, 2, 3, 2, 3]
+    assert full.start == environment.created_at
+    assert charts[5] == full and charts[50] == full  # every change fits: the whole history
+    recent = charts[2]
+    assert [count for _, count in recent.ticked] == [3, 2, 3]  # 3 ticked before the window
+    assert recent.start == full.ticked[4][0] == recent.ticked[0][0]  # starts at the untick
+    assert recent.ticked[1:] == full.ticked[4:]
 
 
 def test_burnup_chart_stays_small_however_long_the_history() -> None:

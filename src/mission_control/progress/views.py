@@ -51,6 +51,7 @@ PROOF_LABELS = {
 }
 pages = APIRouter(include_in_schema=False)
 BURNUP_REDRAWN_AFTER = timedelta(minutes=1)  # the chart runs up to "now"; a cached one lags at most this
+CHANGES_CHARTED = 2_000  # the dashboard's chart replays the newest ticks and unticks; reports replay all
 
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
@@ -111,6 +112,7 @@ def _dashboard_data(request: Request, environment: str) -> DashboardData:
             environment=service.get_environment(session=session, name=environment),
             total=checklist.total,
             now=now,
+            recent=CHANGES_CHARTED,
         )
         data = DashboardData(
             checklist,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from mission_control.progress.models import AuditEvent, Environment
@@ -16,7 +16,7 @@ from mission_control.verification.models import VerificationResult, Verification
 
 @dataclass(frozen=True)
 class Burnup:
-    start: datetime
+    start: datetime  # the environment's creation, or the first of the `recent` changes replayed
     end: datetime
     total: int
     ticked: tuple[tuple[datetime, int], ...]
@@ -30,17 +30,36 @@ class Burnup:
         }
 
 
-def burnup(*, session: Session, environment: Environment, total: int, now: datetime) -> Burnup:
-    events = session.execute(
-        select(AuditEvent.at, AuditEvent.action, AuditEvent.item_id)
-        .where(AuditEvent.environment_id == environment.id, AuditEvent.action.in_(("checked", "unchecked")))
-        .order_by(AuditEvent.id)
+def burnup(
+    *, session: Session, environment: Environment, total: int, now: datetime, recent: int | None = None
+) -> Burnup:
+    """The ticked count after every tick and untick, and the verified count of every completed run.
+
+    With `recent`, only the newest `recent` ticks and unticks are replayed and the chart starts at the
+    first of them, so its cost stops growing with the history. The count before them is one sum in
+    SQL: the audit trail records a tick or untick only when the state changes, so each is +1 or -1.
+    """
+    is_change = and_(
+        AuditEvent.environment_id == environment.id, AuditEvent.action.in_(("checked", "unchecked"))
     )
-    checked: set[str] = set()
-    ticked = [(environment.created_at, 0)]
-    for at, action, item_id in events:
-        (checked.add if action == "checked" else checked.discard)(item_id)
-        ticked.append((at, len(checked)))
+    changes = select(AuditEvent.id, AuditEvent.at, AuditEvent.action).where(is_change)
+    if recent is None:
+        rows = list(session.execute(changes.order_by(AuditEvent.id)))
+    else:
+        rows = list(session.execute(changes.order_by(AuditEvent.id.desc()).limit(recent)))[::-1]
+    start, count = environment.created_at, 0
+    if rows and recent is not None and len(rows) == recent:
+        earlier, net = session.execute(
+            select(
+                func.count(), func.coalesce(func.sum(case((AuditEvent.action == "checked", 1), else_=-1)), 0)
+            ).where(is_change, AuditEvent.id < rows[0].id)
+        ).one()
+        if earlier:
+            start, count = rows[0].at, net
+    ticked = [(start, count)]
+    for _, at, action in rows:
+        count += 1 if action == "checked" else -1
+        ticked.append((at, count))
     runs = session.execute(
         select(VerificationRun.finished_at, func.count(VerificationResult.id))
         .join(VerificationResult, VerificationResult.run_id == VerificationRun.id)
@@ -53,7 +72,7 @@ def burnup(*, session: Session, environment: Environment, total: int, now: datet
         .order_by(VerificationRun.finished_at)
     )
     verified = [(finished_at, count) for finished_at, count in runs]
-    return Burnup(environment.created_at, now, total, tuple(ticked), tuple(verified))
+    return Burnup(start, now, total, tuple(ticked), tuple(verified))
 
 
 def burnup_svg(chart: Burnup, *, width: int = 640, height: int = 220) -> str:
