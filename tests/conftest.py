@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -26,6 +27,7 @@ from mission_control.db.migrate import upgrade
 from mission_control.demo.estate import seed_demo_estate
 from mission_control.demo.server import MotoServer, start_moto_server
 from mission_control.identity.service import add_user, create_token, get_user
+from mission_control.progress.service import update_item
 from mission_control.settings import Settings
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.web.app import create_app, prepare_database
@@ -137,6 +139,21 @@ def app(database: Database, database_url: str, catalog: Catalog):
 def client(app) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+def change_item(
+    database: Database, catalog: Catalog, item_id: str, *, actor: str = "ana", **changes: Any
+) -> None:
+    """Change one production item in its own committed transaction, as a request or the CLI would."""
+    with database.transaction() as session:
+        update_item(
+            session=session,
+            catalog=catalog,
+            environment_name="production",
+            item_id=item_id,
+            actor=actor,
+            **changes,
+        )
 
 
 def make_user(database: Database, name: str, role: str, password: str | None = None) -> None:

@@ -21,22 +21,14 @@ from mission_control.progress import service as progress
 from mission_control.report.builder import build_report
 from mission_control.report.burnup import Burnup, burnup, burnup_svg
 from mission_control.report.render import render
-from tests.conftest import bearer, token_for
+from tests.conftest import bearer, change_item, token_for
 
 NOW = datetime.now(UTC)
 
 
 def tick(database: Database, catalog: Catalog, *item_ids: str) -> None:
     for item_id in item_ids:
-        with database.transaction() as session:
-            progress.update_item(
-                session=session,
-                catalog=catalog,
-                environment_name="production",
-                item_id=item_id,
-                actor="ana",
-                checked=True,
-            )
+        change_item(database, catalog, item_id, checked=True)
 
 
 def restore_drill(database: Database, rto: float, rpo: float) -> None:
@@ -81,15 +73,7 @@ def test_drills_are_judged_against_the_recovery_targets(database: Database, cata
 
 def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) -> None:
     tick(database, catalog, "dns.latency-routing", "edge.iam-role")
-    with database.transaction() as session:
-        progress.update_item(
-            session=session,
-            catalog=catalog,
-            environment_name="production",
-            item_id="edge.iam-role",
-            actor="ana",
-            checked=False,
-        )
+    change_item(database, catalog, "edge.iam-role", checked=False)
     chart = report(database, catalog).burnup
     assert [count for _, count in chart.ticked] == [0, 1, 2, 1]
     assert chart.verified == ()
@@ -103,15 +87,7 @@ def test_dashboard_chart_replays_only_recent_changes_starting_from_the_right_cou
     database: Database, catalog: Catalog
 ) -> None:
     tick(database, catalog, "dns.latency-routing", "edge.iam-role", "cognito.parity")
-    with database.transaction() as session:
-        progress.update_item(
-            session=session,
-            catalog=catalog,
-            environment_name="production",
-            item_id="edge.iam-role",
-            actor="ana",
-            checked=False,
-        )
+    change_item(database, catalog, "edge.iam-role", checked=False)
     tick(database, catalog, "edge.latency")
     with database.read() as session:
         environment = progress.get_environment(session=session, name="production")

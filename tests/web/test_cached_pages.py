@@ -12,8 +12,7 @@ from mission_control.db.base import utcnow
 from mission_control.db.database import Database
 from mission_control.evidence import service as evidence
 from mission_control.evidence.drills.record import DrillRecord, Outcome
-from mission_control.progress import service
-from tests.conftest import bearer, token_for
+from tests.conftest import bearer, change_item, token_for
 
 CHECKLIST = "/api/v1/environments/production/checklist"
 ITEM = "dns.latency-routing"
@@ -29,16 +28,7 @@ def tick_from_another_process(database_url: str, catalog: Catalog) -> None:
     """Its own engine and connections, as the CLI or another replica would write."""
     other = Database(database_url)
     try:
-        with other.transaction() as session:
-            service.update_item(
-                session=session,
-                catalog=catalog,
-                environment_name="production",
-                item_id=ITEM,
-                actor="cli-user",
-                checked=True,
-                note="ticked from the CLI",
-            )
+        change_item(other, catalog, ITEM, actor="cli-user", checked=True, note="ticked from the CLI")
     finally:
         other.dispose()
 

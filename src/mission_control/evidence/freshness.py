@@ -71,18 +71,17 @@ def evidence_statuses(
     """Each evidence-backed item's (or only `item_id`'s) status; `live_fingerprints` come from the
     latest verification run."""
     now = now or utcnow()
-    items = [item for item in catalog.items if item.evidence and item_id in (None, item.id)]
-    if not items:
+    backed = [(item, item.evidence) for item in catalog.items if item.evidence and item_id in (None, item.id)]
+    if not backed:
         return {}
     documents = _latest(session, Evidence, environment_id, item_id)
     attestations = _latest(session, Attestation, environment_id, item_id)
     drills = _latest(session, DrillRun, environment_id, item_id)
     statuses = {}
-    for item in items:
-        assert item.evidence is not None
-        window = timedelta(days=item.evidence.valid_days)
+    for item, required in backed:
+        window = timedelta(days=required.valid_days)
         kinds = []
-        for kind in item.evidence.requires:
+        for kind in required.requires:
             if kind == "document":
                 kinds.append(_judge(kind, documents.get(item.id), "created_at", now, window))
             elif kind == "drill":
@@ -95,7 +94,7 @@ def evidence_statuses(
         state = (
             "complete" if states == {"fresh"} else "stale" if states & {"stale", "failed"} else "incomplete"
         )
-        statuses[item.id] = EvidenceStatus(state, item.evidence.valid_days, tuple(kinds))
+        statuses[item.id] = EvidenceStatus(state, required.valid_days, tuple(kinds))
     return statuses
 
 

@@ -116,7 +116,13 @@ def item_states(*, session: Session, environment: Environment) -> dict[str, Item
 
 def get_checklist(*, session: Session, catalog: Catalog, environment_name: str) -> ChecklistView:
     """The checklist of one environment with its state and counters."""
-    environment = get_environment(session=session, name=environment_name)
+    return checklist_of(
+        session=session, catalog=catalog, environment=get_environment(session=session, name=environment_name)
+    )
+
+
+def checklist_of(*, session: Session, catalog: Catalog, environment: Environment) -> ChecklistView:
+    """get_checklist for a caller that already holds the environment."""
     results, evidence = _proofs(session, catalog, environment.id)
     return build_checklist_view(
         catalog, environment.name, item_states(session=session, environment=environment), results, evidence

@@ -103,13 +103,14 @@ class DashboardData:
 
 def _dashboard_data(request: Request, environment: str) -> DashboardData:
     def compute(session: Session) -> tuple[DashboardData, datetime | None]:
-        checklist = service.get_checklist(
-            session=session, catalog=request.app.state.catalog, environment_name=environment
+        found = service.get_environment(session=session, name=environment)
+        checklist = service.checklist_of(
+            session=session, catalog=request.app.state.catalog, environment=found
         )
         now = utcnow()
         chart = burnup(
             session=session,
-            environment=service.get_environment(session=session, name=environment),
+            environment=found,
             total=checklist.total,
             now=now,
             recent=CHANGES_CHARTED,
