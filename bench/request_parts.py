@@ -39,8 +39,8 @@ def main() -> None:
         catalog = load_default_catalog()
         prepare_database(database, catalog)
         with database.transaction() as session:
-            user = add_user(session=session, name="bench", role="editor", password=None)
-            token = create_token(session=session, user=user, name="bench")
+            user = add_user(session=session, name="bench", role="editor", password=None, actor="bench")
+            token = create_token(session=session, user=user, name="bench", actor="bench")
 
         def authenticate() -> None:
             with database.read() as session:
@@ -64,7 +64,7 @@ def main() -> None:
         cache = ReadCache(database)
 
         def cached_checklist() -> object:
-            def compute(session: Session) -> tuple[object, None]:
+            def compute(session: Session, now: object) -> tuple[object, None]:
                 return service.get_checklist(
                     session=session, catalog=catalog, environment_name="production"
                 ), None

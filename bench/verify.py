@@ -22,14 +22,10 @@ the machine.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import re
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +38,21 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import (  # bench/ is the script's directory, so first on sys.path
+    FAKE_CREDENTIALS,
+    OVERLAPPING_CHECKS,
+    PITR_CHECK,
+    PROWLER_VENV,
+    RequestLog,
+    available_checks,
+    child_env,
+    ensure_prowler,
+    log,
+    log_requests,
+    prowler_command,
+    prowler_findings,
+    run_measured,
+)
 
 from mission_control.catalog import load_default_catalog
 from mission_control.demo.estate import (
@@ -51,88 +62,12 @@ from mission_control.demo.estate import (
     demo_config_toml,
     seed_demo_estate,
 )
-from mission_control.demo.server import MotoServer, start_moto_server
+from mission_control.demo.server import start_moto_server
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.runner import run_verification
 
-PROWLER_VENV = Path(os.environ.get("BENCH_PROWLER_VENV", "/tmp/prowler-venv"))
-PITR_CHECK = "dynamodb_tables_pitr_enabled"
-# Prowler checks that look at what `verify` proves (the ones this Prowler version ships are kept).
-OVERLAPPING_CHECKS = (
-    PITR_CHECK,
-    "dynamodb_table_protected_by_backup_plan",
-    "dynamodb_table_cross_region_replication",  # absent from Prowler 5.46; skipped when missing
-    "cloudfront_distributions_multiple_origin_failover_configured",
-    "route53_dangling_ip_subdomain_takeover",  # reads every record set, as verify does
-    "cognito_user_pool_mfa_enabled",
-    "awslambda_function_not_publicly_accessible",
-)
 SEED_WORKERS = 8
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-DEAD_PROXY = "http://127.0.0.1:9"  # the discard port, closed: any non-loopback request fails fast
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# ---- counting every request moto serves -------------------------------------------------------
-
-_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_:%.\-]{6,}$")
-
-
-class RequestCounter:
-    """A WSGI layer counting requests by service and operation (X-Amz-Target, Action, or REST path)."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        service = scope.group(2) if scope else "unsigned"
-        with self._lock:
-            self.counts[f"{service}.{_operation(environ)}"] += 1
-        return self._app(environ, start_response)
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.counts)
-
-
-def _operation(environ: dict[str, Any]) -> str:
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    if target:
-        return target.rpartition(".")[2]
-    query = environ.get("QUERY_STRING", "")
-    action = re.search(r"(?:^|&)Action=([A-Za-z]+)", query)
-    if action is None and environ.get("REQUEST_METHOD") == "POST":
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(body)
-        action = re.search(rb"(?:^|&)Action=([A-Za-z]+)", body)
-        if action is not None:
-            return action.group(1).decode()
-    if action is not None:
-        return action.group(1)
-    segments = [
-        "{id}" if _ID_SEGMENT.match(part) else part
-        for part in environ.get("PATH_INFO", "").split("/")
-        if part
-    ]
-    return f"{environ.get('REQUEST_METHOD', '?')} /{'/'.join(segments)}"
-
-
-def count_requests(moto: MotoServer) -> RequestCounter:
-    """Put a RequestCounter in front of the running server's WSGI app (werkzeug reads `server.app`
-    per request, so requests after this call are counted)."""
-    werkzeug_server = moto._server._server
-    counter = RequestCounter(werkzeug_server.app)
-    werkzeug_server.app = counter
-    return counter
-
 
 # ---- the synthetic estate ---------------------------------------------------------------------
 
@@ -352,73 +287,6 @@ def _seed_latency_records(client: Callable[..., Any], services: int) -> int:
 # ---- measuring --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Measured:
-    command: list[str]
-    exit_code: int
-    wall_seconds: float
-    peak_rss_mib: float
-    cpu_seconds: float
-    moto_cpu_seconds: float  # this process's CPU time during the run: the moto server serving it
-    requests: Counter[str]
-    output_tail: str
-
-
-def run_measured(
-    command: list[str], *, env: dict[str, str], counter: RequestCounter, timeout: float, cwd: Path
-) -> Measured:
-    """Run `command`; its wall time, peak RSS (wait4's ru_maxrss, KiB on Linux) and the requests moto saw."""
-    before = counter.snapshot()
-    moto_cpu_before = _own_cpu_seconds()
-    with tempfile.TemporaryFile() as log_file:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd)
-        killer = threading.Timer(timeout, process.kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        log_file.seek(0)
-        tail = log_file.read().decode(errors="replace")[-3000:]
-    return Measured(
-        command=command,
-        exit_code=process.returncode,
-        wall_seconds=wall,
-        peak_rss_mib=usage.ru_maxrss / 1024,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        moto_cpu_seconds=_own_cpu_seconds() - moto_cpu_before,
-        requests=counter.snapshot() - before,
-        output_tail=tail,
-    )
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def child_env(endpoint_url: str, **extra: str) -> dict[str, str]:
-    """The environment for a child process: moto as every AWS endpoint, fake credentials, no way out."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key.lower() not in ("http_proxy", "https_proxy", "no_proxy")
-    }
-    return env | {
-        **FAKE_CREDENTIALS,
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_DEFAULT_REGION": PRIMARY_REGION,
-        "AWS_REGION": PRIMARY_REGION,
-        "HTTP_PROXY": DEAD_PROXY,
-        "HTTPS_PROXY": DEAD_PROXY,
-        "NO_PROXY": "127.0.0.1,localhost",
-        **extra,
-    }
-
-
 def in_process_calls(config: EnvironmentConfig) -> tuple[Counter[str], float]:
     """API calls of one in-process run, counted by botocore's `before-call` event, and its wall time."""
     session = boto3.Session(region_name=PRIMARY_REGION, **_lower(FAKE_CREDENTIALS))
@@ -451,73 +319,16 @@ def calls_per_resource(calls: Counter[str], estate: Estate) -> dict[str, dict[st
     return grouped
 
 
-def ensure_prowler() -> tuple[Path | None, str]:
-    """Prowler in its own throw-away virtualenv: (the prowler executable, its version) or (None, why not)."""
-    prowler = PROWLER_VENV / "bin" / "prowler"
-    if not prowler.exists():
-        log(f"installing Prowler into {PROWLER_VENV} (pip; takes a few minutes the first time)")
-        setup = subprocess.run(
-            f"python3 -m venv {PROWLER_VENV} && {PROWLER_VENV}/bin/pip install -q prowler",
-            shell=True,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-            check=False,
-        )
-        if setup.returncode != 0 or not prowler.exists():
-            errors = [line for line in setup.stderr.splitlines() if not line.startswith("WARNING: Location")]
-            return None, "pip install prowler failed: " + "\n".join(errors[-15:])
-    # Not `prowler --version`: that asks api.github.com for the latest release.
-    version = subprocess.run(
-        [
-            str(PROWLER_VENV / "bin" / "python"),
-            "-c",
-            "import importlib.metadata as m; print(m.version('prowler'))",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return prowler, f"prowler {version.stdout.strip()}"
-
-
-def available_checks(prowler: Path, env: dict[str, str]) -> set[str]:
-    listed = subprocess.run(
-        [str(prowler), "aws", "--list-checks", "--no-banner"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    return set(re.findall(r"\b([a-z0-9]+(?:_[a-z0-9]+)+)\b", listed.stdout))
-
-
-def prowler_findings(output_dir: Path) -> Counter[str]:
-    """Findings by check and status from Prowler's OCSF JSON output."""
-    findings: Counter[str] = Counter()
-    for path in output_dir.glob("*.ocsf.json"):
-        for finding in json.loads(path.read_text() or "[]"):
-            check = finding.get("metadata", {}).get("event_code", "?")
-            findings[f"{check} {finding.get('status_code', '?')}"] += 1
-    return findings
-
-
 def run_prowler(
-    prowler: Path, checks: list[str], *, endpoint_url: str, counter: RequestCounter, workdir: Path, label: str
+    prowler: Path, checks: list[str], *, endpoint_url: str, requests: RequestLog, workdir: Path, label: str
 ) -> dict[str, Any]:
     output_dir = workdir / f"prowler-{label}"
-    command = [
-        str(prowler), "aws", "--no-banner", "--ignore-exit-code-3",
-        "-f", PRIMARY_REGION, SECONDARY_REGION,
-        "--checks", *checks,
-        "-M", "json-ocsf", "-o", str(output_dir),
-    ]  # fmt: skip
+    command = prowler_command(prowler, checks, output_dir)
     log(f"prowler {label}: {' '.join(command[1:])}")
     measured = run_measured(
         command,
         env=child_env(endpoint_url, HOME=str(workdir)),
-        counter=counter,
+        requests=requests,
         timeout=900,
         cwd=workdir,
     )
@@ -553,7 +364,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     bench_started = time.perf_counter()
     with start_moto_server() as moto:
-        counter = count_requests(moto)
+        requests = log_requests(moto)
         log(f"moto at {moto.endpoint_url}; seeding {args.tables} tables, {args.distributions} distributions")
         started = time.perf_counter()
         estate = seed_estate(
@@ -579,9 +390,9 @@ def main() -> None:
         os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=moto.endpoint_url)
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
-        before = counter.snapshot()
+        before = requests.counts()
         calls, in_process_wall = in_process_calls(estate.config)
-        served = counter.snapshot() - before
+        served = requests.counts() - before
         results["in_process"] = {
             "wall_seconds": round(in_process_wall, 2),
             "api_calls": dict(sorted(calls.items())),
@@ -599,7 +410,7 @@ def main() -> None:
             measured = run_measured(
                 command,
                 env=child_env(moto.endpoint_url, MC_DATABASE_URL=f"sqlite:///{workdir / f'verify-{run}.db'}"),
-                counter=counter,
+                requests=requests,
                 timeout=600,
                 cwd=workdir,
             )
@@ -647,10 +458,10 @@ def main() -> None:
                     "venv": str(PROWLER_VENV),
                     "overlapping_checks_missing_in_this_version": [c for c in OVERLAPPING_CHECKS if c not in known],
                     "pitr_only": run_prowler(
-                        prowler, [PITR_CHECK], endpoint_url=moto.endpoint_url, counter=counter, workdir=workdir, label="pitr"
+                        prowler, [PITR_CHECK], endpoint_url=moto.endpoint_url, requests=requests, workdir=workdir, label="pitr"
                     ),
                     "overlapping": run_prowler(
-                        prowler, overlapping, endpoint_url=moto.endpoint_url, counter=counter, workdir=workdir, label="overlapping"
+                        prowler, overlapping, endpoint_url=moto.endpoint_url, requests=requests, workdir=workdir, label="overlapping"
                     ),
                 }  # fmt: skip
                 pitr = results["prowler"]["pitr_only"]

@@ -88,9 +88,9 @@ def prepare(database_url: str, users: int) -> list[str]:
             for index in range(users + 1):  # the last one ticks for the SSE measurement
                 name = f"bench-user-{index:03d}"
                 user = get_user(session=session, name=name) or add_user(
-                    session=session, name=name, role="editor", password=None
+                    session=session, name=name, role="editor", password=None, actor="bench"
                 )
-                tokens.append(create_token(session=session, user=user, name="bench"))
+                tokens.append(create_token(session=session, user=user, name="bench", actor="bench"))
         return tokens
     finally:
         database.dispose()

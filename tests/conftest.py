@@ -6,20 +6,23 @@ PostgreSQL tests skip only when no server answers locally; in CI (CI=true) its a
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from mission_control.catalog import Catalog, load_default_catalog
 from mission_control.db.database import Database
@@ -29,8 +32,17 @@ from mission_control.demo.server import MotoServer, start_moto_server
 from mission_control.identity.service import add_user, create_token, get_user
 from mission_control.progress.service import update_item
 from mission_control.settings import Settings
+from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.web.app import create_app, prepare_database
+
+pytest.register_assert_rewrite(
+    "tests.secrets_in_logs", "tests.receivers"
+)  # imported here before pytest loads them as plugins
+from tests.receivers import free_port  # noqa: E402
+from tests.secrets_in_logs import keep, plant  # noqa: E402
+
+pytest_plugins = ["tests.secrets_in_logs", "tests.receivers"]
 
 POSTGRES_ADMIN_URL = os.environ.get("MC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +54,15 @@ def _postgres_problem() -> str | None:
     except psycopg.OperationalError as error:
         return str(error).strip()
     return None
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the person's own data: the default database and the demo's data directory
+    live under a temporary XDG data home, and settings from the caller's shell are ignored."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    for name in ("MC_DATABASE_URL", "MC_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +153,9 @@ def database(database_url: str, catalog: Catalog) -> Iterator[Database]:
 
 @pytest.fixture
 def app(database: Database, database_url: str, catalog: Catalog):
-    return create_app(Settings(database_url=database_url), database=database, catalog=catalog)
+    return create_app(
+        Settings(database_url=database_url, jobs="in-process"), database=database, catalog=catalog
+    )
 
 
 @pytest.fixture
@@ -156,11 +179,29 @@ def change_item(
         )
 
 
+@contextmanager
+def queries(database: Database) -> Iterator[list[str]]:
+    """The SELECTs the database's engine runs inside the block (not BEGIN and the like), to count them."""
+    seen: list[str] = []
+
+    def keep_select(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", keep_select)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", keep_select)
+
+
 def make_user(database: Database, name: str, role: str, password: str | None = None) -> None:
     """A user; without a password (no argon2 cost) it can only use API tokens."""
+    if password is not None:
+        plant(password)
     with database.transaction() as session:
         if get_user(session=session, name=name) is None:
-            add_user(session=session, name=name, role=role, password=password)
+            add_user(session=session, name=name, role=role, password=password, actor="test")
 
 
 def token_for(database: Database, name: str, role: str) -> str:
@@ -169,7 +210,7 @@ def token_for(database: Database, name: str, role: str) -> str:
     with database.transaction() as session:
         user = get_user(session=session, name=name)
         assert user is not None
-        return create_token(session=session, user=user, name=f"test token for {name}")
+        return plant(create_token(session=session, user=user, name=f"test token for {name}", actor="test"))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -178,6 +219,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def sign_in(client: TestClient | httpx.Client, name: str, password: str = "correct horse") -> None:
     """Sign in through the real login form (with its CSRF cookie)."""
+    plant(password)
     form = client.get("/login")
     csrf = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     response = client.post(
@@ -192,12 +234,6 @@ def page_csrf_token(html: str) -> str:
     return html.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class ServerProcess:
     """`mission-control serve` running as a real process, restartable on the same database."""
@@ -205,15 +241,17 @@ class ServerProcess:
     database_url: str
     port: int
     process: subprocess.Popen[bytes] | None = None
+    options: tuple[str, ...] = ()  # more `serve` options
+    env: dict[str, str] | None = None  # the process's environment (default: this one's)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = os.environ | {"MC_DATABASE_URL": self.database_url}
+        env = (os.environ if self.env is None else self.env) | {"MC_DATABASE_URL": self.database_url}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mission_control", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "mission_control", "serve", "--port", str(self.port), *self.options],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -244,6 +282,7 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
         if self.process.stderr:
+            keep(self.process.stderr.read().decode(errors="replace"))
             self.process.stderr.close()
         self.process = None
 
@@ -280,3 +319,22 @@ def demo_aws(demo_estate: DemoEstate, monkeypatch: pytest.MonkeyPatch) -> DemoEs
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return demo_estate
+
+
+@pytest.fixture
+def released() -> Iterator[threading.Event]:
+    """AWS calls made through `gated_clients` wait for this event; it is set at teardown regardless."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def gated_clients(released: threading.Event) -> AwsClients:
+    """Real boto3 clients whose requests wait until `released` is set (a botocore event hook)."""
+    session = boto3.Session()
+
+    def wait_for_release(**_: Any) -> None:
+        released.wait(timeout=30)
+
+    session.events.register("before-send", wait_for_release)
+    return AwsClients(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_duplicate_user_is_refused(database_file: str) -> None:
 
 def test_env_add_then_status_shows_a_table(database_file: str) -> None:
     assert run("env", "add", "staging").exit_code == 0
-    assert run("env", "list").stdout.split() == ["production", "staging"]
+    assert run("env", "list").stdout.splitlines() == ["production\tdatabase", "staging\tdatabase"]
     result = run("status", "--env", "staging")
     assert result.exit_code == 0
     assert "DNS — Route53" in result.stdout and "0/4" in result.stdout and "0/20" in result.stdout
@@ -126,3 +127,38 @@ def test_db_upgrade_reports_the_head_revision(database_file: str) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     result = run("db", "upgrade")
     assert result.exit_code == 0 and f"database at revision {head}" in result.stdout
+
+
+def test_status_all_prints_one_line_per_environment(database_file: str) -> None:
+    assert run("env", "add", "staging").exit_code == 0
+    result = run("status", "--all")
+    assert result.exit_code == 0
+    lines = [line for line in result.stdout.splitlines() if "production" in line or "staging" in line]
+    assert len(lines) == 2 and all("never" in line and "0%" in line for line in lines)
+
+
+def test_status_rows_align_whatever_width_each_category_icon_has(database_file: str) -> None:
+    from rich.cells import cell_len
+
+    rows = [line for line in run("status").stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 6  # five categories and the overall line
+    widths = {cell_len(row.split("│")[1]) for row in rows}
+    assert widths == {cell_len(rows[-1].split("│")[1])}, rows
+    assert "🗄️ DynamoDB" in run("status").stdout  # drawn two cells wide by every terminal
+    assert "λ  Lambda@Edge" in run("status").stdout
+
+
+def test_drill_list_names_every_drill_its_item_and_whether_it_writes(database_file: str) -> None:
+    result = run("drill", "list")
+    assert result.exit_code == 0
+    for name, item_id, writes in (
+        ("restore", "dynamodb.restore-drill", "yes (--allow-writes)"),
+        ("auth-flow", "cognito.auth-flow-test", "yes (--allow-writes)"),
+        ("dns-cutover", "dns.failover-runbook", "yes (--allow-writes)"),
+        ("edge-latency", "edge.latency", "no"),
+        ("cloudfront-failover", "cloudfront.failover-test", "no"),
+    ):
+        assert re.search(rf"│ {name} +│ {re.escape(item_id)} +│ {re.escape(writes)} ", result.stdout), (
+            result.stdout
+        )
+    assert "guided, at a terminal" in result.stdout

@@ -37,3 +37,20 @@ def test_every_probe_is_described_in_the_readme() -> None:
     load_all()
     assert PROBES
     assert [item_id for item_id in PROBES if f"| `{item_id}` |" not in README] == []
+
+
+def test_every_probe_has_a_section_in_docs_probes() -> None:
+    load_all()
+    probes_doc = (Path(__file__).resolve().parent.parent / "docs" / "probes.md").read_text(encoding="utf-8")
+    headings = [line for line in probes_doc.splitlines() if line.startswith("## ")]
+    assert [item_id for item_id in PROBES if not any(f"`{item_id}`" in line for line in headings)] == []
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    """Each MC_* variable the settings read is documented (a new knob fails until it is)."""
+    import re
+
+    source = (Path(__file__).resolve().parent.parent / "src/mission_control/settings.py").read_text()
+    variables = sorted(set(re.findall(r'"(MC_[A-Z_]+)"', source)))
+    assert variables
+    assert [name for name in variables if f"`{name}" not in README] == []

@@ -8,12 +8,14 @@ from alembic.migration import MigrationContext
 from mission_control.db import models  # noqa: F401  (registers every table)
 from mission_control.db.base import Base
 from mission_control.db.database import Database
-from mission_control.db.migrate import current_revision, upgrade
+from mission_control.db.migrate import current_revision, is_ours, upgrade
 
 
 def test_migrated_schema_matches_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"include_name": is_ours}), Base.metadata
+        )
     assert differences == []
 
 
@@ -35,7 +37,12 @@ def test_migrations_run_from_an_empty_postgresql_database(empty_postgres_url: st
     database = Database(empty_postgres_url)
     upgrade(database)
     with database.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert (
+            compare_metadata(
+                MigrationContext.configure(connection, opts={"include_name": is_ours}), Base.metadata
+            )
+            == []
+        )
     database.dispose()
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from mission_control.catalog import Catalog
-from mission_control.db.base import utcnow
 from mission_control.db.database import Database
 from mission_control.db.read_cache import ReadCache
 from mission_control.progress import service
@@ -26,7 +25,7 @@ def other_writer_commits(database_url: str, catalog: Catalog, name: str) -> None
         other.dispose()
 
 
-def environment_names(session) -> tuple[list[str], None]:
+def environment_names(session, now: datetime | None = None) -> tuple[list[str], None]:
     return [row.name for row in session.scalars(select(Environment).order_by(Environment.name))], None
 
 
@@ -56,7 +55,7 @@ def test_a_cached_read_is_reused_until_someone_commits(
     cache = ReadCache(database)
     computed: list[list[str]] = []
 
-    def compute(session):
+    def compute(session, now: datetime):
         names, valid_until = environment_names(session)
         computed.append(names)
         return names, valid_until
@@ -73,28 +72,27 @@ def test_a_cached_read_is_reused_until_someone_commits(
 def test_a_cached_read_is_recomputed_once_its_deadline_passes(sqlite_url: str, catalog: Catalog) -> None:
     database = Database(sqlite_url)
     prepare_database(database, catalog)
-    cache = ReadCache(database)
-    calls = {"expired": 0, "lasting": 0}
+    moment = [datetime(2026, 12, 1, tzinfo=UTC)]
+    cache = ReadCache(database, clock=lambda: moment[0])
+    seen: list[datetime] = []
 
-    def expired(session):
-        calls["expired"] += 1
-        return environment_names(session)[0], utcnow() - timedelta(seconds=1)
+    def until_noon(session, now: datetime):
+        seen.append(now)
+        return environment_names(session)[0], datetime(2026, 12, 1, 12, tzinfo=UTC)
 
-    def lasting(session):
-        calls["lasting"] += 1
-        return environment_names(session)[0], utcnow() + timedelta(hours=1)
-
-    for _ in range(3):
-        cache.get("expired", expired)
-        cache.get("lasting", lasting)
+    cache.get("morning", until_noon)
+    moment[0] = datetime(2026, 12, 1, 11, 59, tzinfo=UTC)
+    cache.get("morning", until_noon)
+    moment[0] = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    cache.get("morning", until_noon)
     database.dispose()
-    assert calls == {"expired": 3, "lasting": 1}
+    assert seen == [datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, 12, tzinfo=UTC)]
 
 
 def test_a_failed_read_caches_nothing(database: Database) -> None:
     cache = ReadCache(database)
 
-    def missing(session):
+    def missing(session, now: datetime):
         return service.get_environment(session=session, name="nowhere"), None
 
     for _ in range(2):

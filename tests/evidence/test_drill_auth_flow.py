@@ -17,12 +17,14 @@ from typer.testing import CliRunner
 
 from mission_control.cli import app
 from mission_control.demo.estate import demo_config_toml
+from mission_control.demo.server import start_moto_server
 from mission_control.evidence.drills.auth_flow import DRILL_PREFIX, auth_flow_drill, fetch_jwks, verify_token
 from mission_control.evidence.drills.record import DrillFailed, DrillRecord, DrillRecorder, Outcome
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.iam import drills_policy
 from tests.conftest import DemoEstate
+from tests.evidence.iam_calls import ACCOUNT, Call, allows, recording_session, refused
 
 NOW = 1_800_000_000
 ISSUER = "https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_backup"
@@ -76,7 +78,8 @@ def test_the_flow_signs_up_logs_in_refreshes_and_verifies_real_tokens(estate: De
     record = run(estate.config)
 
     assert record.outcome is Outcome.PASSED, [s.to_dict() for s in record.steps]
-    assert [step.name for step in record.steps][:7] == [
+    assert [step.name for step in record.steps][:8] == [
+        "choose the pool",
         "create a disposable app client",
         "sign up",
         "confirm",
@@ -86,12 +89,12 @@ def test_the_flow_signs_up_logs_in_refreshes_and_verifies_real_tokens(estate: De
         "verify the tokens",
     ]
     pool = estate.config.cognito_backup_pool
-    assert record.steps[5].detail == f"{estate.server.endpoint_url}/{pool}/.well-known/jwks.json"
+    assert record.steps[6].detail == f"{estate.server.endpoint_url}/{pool}/.well-known/jwks.json"
     measured = record.measurements
     assert measured["issuer"] == f"https://cognito-idp.ap-southeast-1.amazonaws.com/{pool}"
     for name in ("app_client", "sign_up", "confirm", "login", "refresh", "jwks", "verify"):
         assert measured[f"{name}_seconds"] >= 0
-    cleanups = [step.name for step in record.steps[7:]]
+    cleanups = [step.name for step in record.steps[8:]]
     assert cleanups[0].startswith(f"clean up: delete user {DRILL_PREFIX}")  # last in, first out
     assert cleanups[1].startswith("clean up: delete app client ")
     assert all(step.ok for step in record.steps)
@@ -128,21 +131,58 @@ def test_without_a_backup_pool_nothing_is_created(estate: DemoEstate) -> None:
 
     assert record.outcome is Outcome.FAILED
     assert [(s.name, s.detail) for s in record.steps] == [
-        ("check the configuration", "not configured: set cognito_backup_pool")
+        ("choose the pool", "not configured: set cognito_backup_pool (or give the primary pool a replica)")
     ]
 
 
-def test_every_operation_the_drill_performs_is_in_the_drills_policy(estate: DemoEstate) -> None:
-    performed: set[str] = set()
+@pytest.mark.parametrize("scoped_to", ["any environment", "this environment"])
+def test_the_drills_policy_allows_every_call_the_drill_makes_and_writes_only_to_its_pool(
+    estate: DemoEstate, scoped_to: str
+) -> None:
+    calls: list[Call] = []
 
-    def record_operation(model: Any, **_: Any) -> None:
-        performed.add(f"{model.service_model.signing_name}:{model.name}")
-
-    record = run(estate.config, hooked_session("before-call", record_operation))
+    record = run(estate.config, recording_session(calls))
+    policy = drills_policy(estate.config if scoped_to == "this environment" else None)
 
     assert record.outcome is Outcome.PASSED
-    assert len(performed) == 6
-    assert performed - set(drills_policy()["Statement"][0]["Action"]) == set()
+    assert len({call.action for call in calls}) == 7  # the six of the flow, and ListUserPoolReplicas
+    assert list(refused(policy, calls)) == []
+    writes = {"cognito-idp:CreateUserPoolClient", "cognito-idp:AdminDeleteUser"}
+    granting = [statement for statement in policy["Statement"] if writes & set(statement["Action"])]
+    assert [statement["Resource"] for statement in granting] == [
+        "arn:aws:cognito-idp:*:*:userpool/*"
+        if scoped_to == "any environment"
+        else [  # left to detection: the backup pool, or the primary when it has a replica
+            f"arn:aws:cognito-idp:ap-southeast-1:*:userpool/{estate.config.cognito_backup_pool}",
+            f"arn:aws:cognito-idp:us-east-1:*:userpool/{estate.config.cognito_primary_pool}",
+        ]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("replication", "pools"),
+    [("backup-pool", ["backup"]), ("replica", ["primary"])],
+)
+def test_for_one_environment_the_drill_may_write_only_to_the_pool_it_signs_users_up_in(
+    estate: DemoEstate, replication: str, pools: list[str]
+) -> None:
+    config = dataclasses.replace(estate.config, cognito_replication=replication)
+    arns = {
+        "primary": f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/{config.cognito_primary_pool}",
+        "backup": f"arn:aws:cognito-idp:ap-southeast-1:{ACCOUNT}:userpool/{config.cognito_backup_pool}",
+    }
+    policy = drills_policy(config)
+
+    for pool, arn in arns.items():
+        assert allows(policy, "cognito-idp:AdminDeleteUser", arn) is (pool in pools), pool
+    assert not allows(
+        policy, "cognito-idp:AdminDeleteUser", f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/x"
+    )
+    unconfigured = dataclasses.replace(config, cognito_primary_pool=None, cognito_backup_pool=None)
+    assert not any(
+        "cognito-idp:AdminDeleteUser" in statement["Action"]
+        for statement in drills_policy(unconfigured)["Statement"]
+    )
 
 
 def test_an_unreachable_jwks_is_named(estate: DemoEstate) -> None:
@@ -242,3 +282,50 @@ def test_the_cli_runs_the_flow_and_prints_json(config_file: Path) -> None:
         "passed",
     )
     assert {"sign_up_seconds", "login_seconds", "refresh_seconds", "issuer"} <= set(record["measurements"])
+
+
+@pytest.fixture
+def replicated_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[EnvironmentConfig, Any]]:
+    """A moto server whose primary pool (multi-Region issuer) has an ACTIVE replica in ap-southeast-1."""
+    with start_moto_server() as server:
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        cognito = boto3.client("cognito-idp", region_name="us-east-1")
+        pool = cognito.create_user_pool(
+            PoolName="spaceduck-users", UsernameAttributes=["email"], IssuerConfiguration={"Type": "UPDATED"}
+        )["UserPool"]["Id"]
+        cognito.create_user_pool_replica(UserPoolId=pool, RegionName="ap-southeast-1")
+        cognito.update_user_pool_replica(UserPoolId=pool, RegionName="ap-southeast-1", Status="ACTIVE")
+        config = EnvironmentConfig(
+            name="production",
+            primary_region="us-east-1",
+            secondary_region="ap-southeast-1",
+            cognito_primary_pool=pool,
+        )
+        yield config, cognito
+
+
+def test_with_a_replica_users_are_created_in_the_primary_and_sign_in_at_the_replica(
+    replicated_pool: tuple[EnvironmentConfig, Any],
+) -> None:
+    config, cognito = replicated_pool
+    signed_in: list[str] = []
+    session = hooked_session(
+        "before-call.cognito-idp.InitiateAuth",
+        lambda context, **_: signed_in.append(context["client_region"]),
+    )
+    record = run(config, session)
+
+    assert record.outcome is Outcome.PASSED, [s.to_dict() for s in record.steps]
+    pool = config.cognito_primary_pool
+    assert record.steps[0].detail == f"pool {pool}: users created in us-east-1, signed in at ap-southeast-1"
+    assert signed_in == ["ap-southeast-1", "ap-southeast-1"]
+    assert record.measurements["issuer"] == f"https://issuer-cognito-idp.us-east-1.amazonaws.com/{pool}"
+    leftovers = (
+        cognito.list_users(UserPoolId=pool)["Users"]
+        + cognito.list_user_pool_clients(UserPoolId=pool)["UserPoolClients"]
+    )
+    assert leftovers == []

@@ -18,7 +18,9 @@ from mission_control.evidence.drills.record import DrillRecorder, Outcome
 from mission_control.evidence.drills.registry import DRILLS, load_all
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
+from mission_control.verification.iam import drills_policy
 from tests.conftest import DemoEstate
+from tests.evidence.iam_calls import Call, allows, recording_session, refused
 
 PRIMARY_ANSWER = ["use1.api.spaceduck.example"]
 SECONDARY_ANSWER = ["apse1.api.spaceduck.example"]
@@ -74,6 +76,7 @@ def test_the_game_day_shifts_traffic_to_the_secondary_and_back(demo_aws: DemoEst
         "wait for the answer to shift to ap-southeast-1",
         f"restore health check {check_id}",
         "verify the restoration",
+        "compare with rto_seconds",  # the demo estate sets its recovery targets
         f"clean up: restore health check {check_id} (Inverted=False)",
     ]
     measured = record["measurements"]
@@ -198,3 +201,54 @@ def test_the_drill_declares_exactly_the_route53_actions_it_calls() -> None:
         "route53:UpdateHealthCheck",
         "route53:GetHealthCheck",
     }
+
+
+def check_arn(check_id: str) -> str:
+    return f"arn:aws:route53:::healthcheck/{check_id}"
+
+
+@pytest.mark.parametrize("scoped_to", ["any environment", "this environment"])
+def test_the_drills_policy_allows_every_call_the_game_day_makes_and_no_other_health_check_change(
+    demo_aws: DemoEstate, scoped_to: str
+) -> None:
+    calls: list[Call] = []
+
+    record = run_body(demo_aws.config, recording_session(calls))
+    policy = drills_policy(demo_aws.config if scoped_to == "this environment" else None)
+
+    assert record.outcome is Outcome.PASSED
+    assert list(refused(policy, calls)) == []
+    primary, secondary = health_check_id("use1."), health_check_id("apse1.")
+    assert allows(policy, "route53:UpdateHealthCheck", check_arn(primary))
+    assert allows(policy, "route53:UpdateHealthCheck", check_arn(secondary)) is (
+        scoped_to == "any environment"
+    )
+    granting = [s for s in policy["Statement"] if "route53:UpdateHealthCheck" in s["Action"]]
+    assert [s["Action"] for s in granting] == [["route53:UpdateHealthCheck"]]
+
+
+def test_the_policy_for_an_environment_names_its_primary_check_read_from_route53(
+    demo_aws: DemoEstate, tmp_path: Path
+) -> None:
+    path = tmp_path / "mission-control.toml"
+    path.write_text(demo_config_toml(demo_aws.config), encoding="utf-8")
+
+    printed = CliRunner().invoke(app, ["drill", "policy", "--config", str(path)])
+
+    assert printed.exit_code == 0, printed.output
+    [granting] = [
+        s for s in json.loads(printed.stdout)["Statement"] if "route53:UpdateHealthCheck" in s["Action"]
+    ]
+    assert granting["Resource"] == check_arn(health_check_id("use1."))
+    without_dns = dataclasses.replace(demo_aws.config, api_domain=None)
+    assert not any(
+        "route53:UpdateHealthCheck" in s["Action"] for s in drills_policy(without_dns)["Statement"]
+    )
+    path.write_text(
+        demo_config_toml(dataclasses.replace(demo_aws.config, hosted_zone="no-such-zone.example")),
+        encoding="utf-8",
+    )
+    unreadable = CliRunner().invoke(app, ["drill", "policy", "--config", str(path)])
+    assert unreadable.exit_code == 1
+    assert "cannot name the health check drill dns-cutover inverts: hosted zone" in unreadable.stderr
+    assert unreadable.stdout == ""

@@ -35,7 +35,7 @@ def test_a_drill_that_writes_needs_explicit_permission_then_runs_and_counts(
     refused = client.post(f"{DRILLS}/auth-flow", json={}, headers=editor)
     assert refused.status_code == 422 and "confirm that writes are allowed" in refused.json()["detail"]
     assert client.post(f"{DRILLS}/auth-flow", json={"allow_writes": True}, headers=editor).status_code == 202
-    assert client.app.state.drill_jobs.wait("production", timeout=60)
+    assert client.app.state.runner.wait_idle(timeout=60)
     [run] = client.get(DRILLS, headers=editor).json()["runs"]
     assert (run["drill"], run["outcome"], run["run_by"]) == ("auth-flow", "passed", "ed")
     assert "login_seconds" in run["measurements"]
@@ -74,6 +74,6 @@ def test_the_dashboard_offers_the_items_drills_and_history_shows_past_runs(
         follow_redirects=False,
     )
     assert response.status_code == 303
-    assert client.app.state.drill_jobs.wait("production", timeout=60)
+    assert client.app.state.runner.wait_idle(timeout=60)
     history = client.get("/environments/production/items/cognito.auth-flow-test/history").text
     assert "auth-flow: passed" in history and "sign up" in history.lower()

@@ -78,3 +78,23 @@ def test_a_failing_cleanup_fails_the_drill_but_the_others_still_run() -> None:
     assert record.outcome is Outcome.FAILED
     assert cleaned == ["first"]
     assert record.steps[0].detail == "RuntimeError: AccessDenied"
+
+
+def test_a_drill_that_fails_outside_any_step_records_the_exception(caplog: pytest.LogCaptureFixture) -> None:
+    def body(recording: DrillRecorder) -> None:
+        recording.measure("users", {}["missing"])
+
+    record = DrillRecorder("auth-flow", "production", "cognito.auth-flow-test").run(body)
+    assert (record.outcome, record.error) == (Outcome.FAILED, "KeyError: 'missing'")
+    assert record.to_dict()["error"] == "KeyError: 'missing'"
+    [logged] = [entry for entry in caplog.records if entry.name == "mission_control.evidence.drills.record"]
+    assert logged.exc_info is not None and "auth-flow in production failed" in logged.getMessage()
+
+
+def test_a_failure_inside_a_step_is_told_by_the_step_not_again_by_the_drill() -> None:
+    def body(recording: DrillRecorder) -> None:
+        with recording.step("count items"):
+            raise DrillFailed("expected 120 items, found 119")
+
+    record = DrillRecorder("restore", "production", "dynamodb.restore-drill").run(body)
+    assert (record.steps[0].detail, record.error) == ("expected 120 items, found 119", None)

@@ -25,6 +25,7 @@ from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.iam import drills_policy
 from tests.conftest import DemoEstate
+from tests.evidence.iam_calls import ACCOUNT, Call, allows, recording_session, refused
 
 RESTORABLE = tuple(table for table in PLATFORM_TABLES if table not in TABLES_WITHOUT_PITR)
 KEYS = {
@@ -211,17 +212,47 @@ def test_an_interrupted_drill_is_aborted_and_leaves_no_scratch_table(estate: Dem
     assert scratch_tables(estate) == []
 
 
-def test_every_operation_the_drill_performs_is_in_the_drills_policy(estate: DemoEstate) -> None:
-    performed: set[str] = set()
+@pytest.mark.parametrize("scoped_to", ["any environment", "this environment"])
+def test_the_drills_policy_allows_every_call_the_drill_makes_and_writes_only_on_scratch_tables(
+    estate: DemoEstate, scoped_to: str
+) -> None:
+    config = config_for(estate)
+    calls: list[Call] = []
 
-    def record_operation(model: Any, **_: Any) -> None:
-        performed.add(f"{model.service_model.signing_name}:{model.name}")
-
-    record = run(config_for(estate), hooked_session("before-call", record_operation))
+    record = run(config, recording_session(calls))
+    policy = drills_policy(config if scoped_to == "this environment" else None)
 
     assert record.outcome is Outcome.PASSED
-    assert performed >= {"dynamodb:RestoreTableToPointInTime", "dynamodb:DeleteTable", "dynamodb:TagResource"}
-    assert performed - set(drills_policy()["Statement"][0]["Action"]) == set()
+    assert {call.action for call in calls} >= {
+        "dynamodb:RestoreTableToPointInTime", "dynamodb:DeleteTable", "dynamodb:TagResource",
+    }  # fmt: skip
+    assert list(refused(policy, calls)) == []
+    production = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/spaceduck-main"
+    for write in (
+        "dynamodb:DeleteTable",
+        "dynamodb:PutItem",
+        "dynamodb:TagResource",
+        "dynamodb:BatchWriteItem",
+    ):
+        assert not allows(policy, write, production)
+        assert allows(policy, write, f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{SCRATCH_PREFIX}main-1a2b")
+
+
+def test_for_one_environment_restores_are_allowed_only_from_its_tables_into_scratch_tables(
+    estate: DemoEstate,
+) -> None:
+    config = config_for(estate)
+    policy = drills_policy(config)
+    restore = "dynamodb:RestoreTableToPointInTime"
+
+    for region in config.regions:
+        for table in (*RESTORABLE, f"{SCRATCH_PREFIX}main-1a2b"):
+            assert allows(policy, restore, f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}")
+    assert not allows(policy, restore, f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/payroll")
+    assert not allows(policy, restore, f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/{RESTORABLE[0]}")
+    without_tables = drills_policy(config_for(estate, platform_tables=()))
+    assert not any(restore in statement["Action"] for statement in without_tables["Statement"])
+    assert allows(drills_policy(), restore, f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/payroll")
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ def test_evidence_backed_items_say_what_they_need_then_count_when_complete(
     make_user(database, "ana", "viewer", password="correct horse")
     sign_in(client, "ana")
     page = client.get("/").text
-    assert page.count("📎 Evidence needed") == 7
+    assert (
+        page.count("📎 Evidence needed") == 8
+    )  # seven documents and drills, and edge.iam-role's attestation
     finished = datetime.now(UTC) - timedelta(minutes=5)
     record = DrillRecord(
         "auth-flow", "production", "cognito.auth-flow-test", finished, finished, Outcome.PASSED

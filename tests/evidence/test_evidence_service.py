@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from mission_control.catalog import Catalog
 from mission_control.db.database import Database
 from mission_control.evidence import service
-from mission_control.evidence.drills.record import DrillRecord, Outcome
-from mission_control.evidence.freshness import evidence_statuses
-from mission_control.evidence.models import Evidence
+from mission_control.evidence.drills.record import DrillRecord, Outcome, Step
+from mission_control.evidence.freshness import KindStatus, evidence_statuses
+from mission_control.evidence.models import Attestation, DrillRun, Evidence
 from mission_control.progress import service as progress
 from mission_control.verification.results import ProbeResult, Status
 from mission_control.verification.runner import VerificationReport
@@ -27,12 +27,20 @@ def write(database: Database, catalog: Catalog, action, **fields):
         return action(session=session, catalog=catalog, environment_name="production", actor="ana", **fields)
 
 
-def drill(database: Database, item_id: str, outcome: Outcome, finished: datetime) -> None:
+def drill(
+    database: Database,
+    item_id: str,
+    outcome: Outcome,
+    finished: datetime,
+    *,
+    environment: str = "production",
+    steps: tuple[Step, ...] = (),
+) -> None:
     record = DrillRecord(
-        "edge-latency", "production", item_id, finished - timedelta(minutes=1), finished, outcome
+        "edge-latency", environment, item_id, finished - timedelta(minutes=1), finished, outcome, list(steps)
     )
     with database.transaction() as session:
-        service.record_drill(session=session, environment_name="production", record=record, actor="ana")
+        service.record_drill(session=session, environment_name=environment, record=record, actor="ana")
 
 
 def item(database: Database, catalog: Catalog, item_id: str):
@@ -41,9 +49,12 @@ def item(database: Database, catalog: Catalog, item_id: str):
     return next(entry for entry in view.items if entry.item.id == item_id)
 
 
-def geo_run(database: Database, catalog: Catalog, fingerprint: str) -> None:
+def geo_run(database: Database, catalog: Catalog, fingerprint: str | None) -> None:
+    """A completed verification run whose geo-restriction probe saw `fingerprint` (None: recorded none)."""
     results = tuple(
-        ProbeResult(i.id, Status.MANUAL, "", {"fingerprint": fingerprint} if i.id == GEO else {})
+        ProbeResult(
+            i.id, Status.MANUAL, "", {"fingerprint": fingerprint} if i.id == GEO and fingerprint else {}
+        )
         for i in catalog.items
     )
     with database.transaction() as session:
@@ -118,6 +129,28 @@ def test_a_drill_older_than_its_validity_is_stale_and_a_tick_on_it_regresses(
     assert "older than 90 days" in entry.evidence.kinds[0].detail
 
 
+def statuses_at(database: Database, catalog: Catalog, now: datetime) -> dict:
+    with database.read() as session:
+        environment = progress.get_environment(session=session, name="production")
+        return evidence_statuses(
+            session=session, catalog=catalog, environment_id=environment.id, live_fingerprints={}, now=now
+        )
+
+
+def test_a_drill_exactly_its_validity_old_is_already_stale(database: Database, catalog: Catalog) -> None:
+    finished = NOW - timedelta(days=30)
+    drill(database, "edge.latency", Outcome.PASSED, finished)
+    valid_until = finished + timedelta(days=90)
+    assert statuses_at(database, catalog, valid_until - timedelta(microseconds=1))["edge.latency"].state == (
+        "complete"
+    )
+    stale = statuses_at(database, catalog, valid_until)["edge.latency"]
+    assert (stale.state, stale.kinds) == (
+        "stale",
+        (KindStatus("drill", "stale", finished, "the last passed edge-latency drill is older than 90 days"),),
+    )
+
+
 def test_a_failed_drill_does_not_count(database: Database, catalog: Catalog) -> None:
     drill(database, "edge.latency", Outcome.PASSED, NOW - timedelta(days=2))
     drill(database, "edge.latency", Outcome.FAILED, NOW - timedelta(days=1))
@@ -158,8 +191,24 @@ def test_an_attestation_holds_until_the_configuration_changes(database: Database
     geo_run(database, catalog, "b" * 64)
     entry = item(database, catalog, GEO)
     assert entry.evidence.state == "stale"
-    assert entry.evidence.kinds[0].detail == "the live configuration changed since it was attested"
+    assert entry.evidence.kinds == (
+        KindStatus(
+            "attestation",
+            "stale",
+            entry.evidence.kinds[0].at,
+            "the live configuration changed since it was attested",
+        ),
+    )
     assert entry.regressed and not entry.done
+
+
+def test_an_attestation_is_bound_to_the_latest_runs_fingerprint_by_default(
+    database: Database, catalog: Catalog
+) -> None:
+    unbound = write(database, catalog, service.attest, item_id=GEO, statement="Before any run")
+    geo_run(database, catalog, "c" * 64)
+    bound = write(database, catalog, service.attest, item_id=GEO, statement="Blocking KP is intentional")
+    assert (unbound.fingerprint, bound.fingerprint) == (None, "c" * 64)
 
 
 def test_an_attestation_expires(database: Database, catalog: Catalog) -> None:
@@ -174,6 +223,27 @@ def test_an_attestation_expires(database: Database, catalog: Catalog) -> None:
         ("document", "missing"),
         ("attestation", "stale"),
     ]
+
+
+def test_a_link_is_not_the_document_an_item_requires(database: Database, catalog: Catalog) -> None:
+    """cognito.token-sync asks for a document (the completed strategy): a link and an attestation
+    leave it incomplete, a written document completes it."""
+    write(database, catalog, service.attest, item_id="cognito.token-sync", statement="Option A, reviewed")
+    write(
+        database, catalog, service.add_link,
+        item_id="cognito.token-sync", title="Strategy", url="https://wiki.spaceduck.example/strategy",
+    )  # fmt: skip
+    entry = item(database, catalog, "cognito.token-sync")
+    assert [(k.kind, k.state) for k in entry.evidence.kinds] == [
+        ("document", "missing"),
+        ("attestation", "fresh"),
+    ]
+    assert entry.evidence.state == "incomplete"
+    write(
+        database, catalog, service.add_document,
+        item_id="cognito.token-sync", title="Token sync strategy", markdown="# Option A",
+    )  # fmt: skip
+    assert item(database, catalog, "cognito.token-sync").evidence.state == "complete"
 
 
 @pytest.mark.parametrize(
@@ -194,3 +264,191 @@ def test_bad_attestations_are_refused(
 def test_evidence_for_an_unknown_item_is_not_found(database: Database, catalog: Catalog) -> None:
     with pytest.raises(progress.NotFound):
         write(database, catalog, service.add_link, item_id="dns.nope", title="t", url="https://x.example")
+
+
+def test_a_document_exactly_its_validity_old_is_already_stale(database: Database, catalog: Catalog) -> None:
+    """dns.failover-runbook's runbook holds for 90 days: fresh (naming its author) until the last
+    microsecond, stale from that moment on."""
+    write(
+        database, catalog, service.add_document,
+        item_id="dns.failover-runbook", title="Runbook", markdown="# Runbook",
+    )  # fmt: skip
+    with database.read() as session:
+        written = session.scalar(select(Evidence.created_at))
+    valid_until = written + timedelta(days=90)
+    fresh = statuses_at(database, catalog, valid_until - timedelta(microseconds=1))["dns.failover-runbook"]
+    assert fresh.kinds[0] == KindStatus("document", "fresh", written, "'Runbook' by ana")
+    stale = statuses_at(database, catalog, valid_until)["dns.failover-runbook"]
+    assert stale.kinds[0] == KindStatus("document", "stale", written, "'Runbook' is older than 90 days")
+    assert stale.state == "stale"
+
+
+def test_each_missing_kind_says_what_is_missing(database: Database, catalog: Catalog) -> None:
+    statuses = statuses_at(database, catalog, NOW)
+    assert set(statuses) == {item.id for item in catalog.items if item.evidence}
+    assert statuses["dns.failover-runbook"].kinds == (
+        KindStatus("document", "missing", None, "no document yet"),
+        KindStatus("drill", "missing", None, "no drill recorded yet"),
+    )
+    assert statuses[GEO].kinds == (KindStatus("attestation", "missing", None, "not attested yet"),)
+    assert {status.state for status in statuses.values()} == {"incomplete"}
+
+
+def test_a_drill_says_who_ran_it_until_when_it_holds_and_why_it_failed(
+    database: Database, catalog: Catalog
+) -> None:
+    """The detail is what the item page shows next to the drill: the first failed step's reason when
+    there is one, and just the outcome when there is none (an aborted drill)."""
+    passed_at = NOW - timedelta(days=2)
+    drill(database, "edge.latency", Outcome.PASSED, passed_at)
+    passed = statuses_at(database, catalog, NOW)["edge.latency"]
+    assert (passed.state, passed.valid_days, passed.fresh_until) == (
+        "complete",
+        90,
+        passed_at + timedelta(days=90),
+    )
+    assert passed.kinds == (KindStatus("drill", "fresh", passed_at, "edge-latency drill passed, run by ana"),)
+
+    failed_at = NOW - timedelta(days=1)
+    step = Step("cold start", failed_at, failed_at, 1.0, False, "p99 2.1 s is over the 1 s budget")
+    drill(database, "edge.latency", Outcome.FAILED, failed_at, steps=(Step("warm", failed_at), step))
+    failed = statuses_at(database, catalog, NOW)["edge.latency"]
+    assert (failed.state, failed.fresh_until) == ("stale", None)
+    assert failed.kinds == (
+        KindStatus(
+            "drill",
+            "failed",
+            failed_at,
+            "the last edge-latency drill failed: p99 2.1 s is over the 1 s budget",
+        ),
+    )
+
+    drill(database, "edge.latency", Outcome.ABORTED, NOW)
+    aborted = statuses_at(database, catalog, NOW)["edge.latency"]
+    assert aborted.kinds == (KindStatus("drill", "failed", NOW, "the last edge-latency drill aborted"),)
+
+
+def test_an_attestation_exactly_its_validity_old_has_expired(database: Database, catalog: Catalog) -> None:
+    write(database, catalog, service.attest, item_id=GEO, statement="Blocking KP is intentional")
+    with database.read() as session:
+        attested = session.scalar(select(Attestation.attested_at))
+    valid_until = attested + timedelta(days=180)
+    fresh = statuses_at(database, catalog, valid_until - timedelta(microseconds=1))[GEO]
+    assert (fresh.state, fresh.kinds) == (
+        "complete",
+        (KindStatus("attestation", "fresh", attested, "attested by ana"),),
+    )
+    stale = statuses_at(database, catalog, valid_until)[GEO]
+    assert (stale.state, stale.kinds) == (
+        "stale",
+        (KindStatus("attestation", "stale", attested, "attestation expired after 180 days"),),
+    )
+
+
+def test_an_attestation_made_before_any_fingerprint_is_not_voided_by_one(
+    database: Database, catalog: Catalog
+) -> None:
+    """Only a change the probes saw voids an attestation: one made before any run recorded a
+    fingerprint is bound to none, so a later run's fingerprint does not make it stale."""
+    write(database, catalog, service.attest, item_id=GEO, statement="Before any run")
+    geo_run(database, catalog, "c" * 64)
+    assert item(database, catalog, GEO).evidence.state == "complete"
+
+
+def test_a_run_that_recorded_no_fingerprint_does_not_void_an_attestation(
+    database: Database, catalog: Catalog
+) -> None:
+    """A run whose probe could not read the configuration says nothing about whether it changed."""
+    write(database, catalog, service.attest, item_id=GEO, statement="Reviewed", fingerprint="a" * 64)
+    geo_run(database, catalog, None)
+    entry = item(database, catalog, GEO)
+    assert (entry.evidence.state, entry.evidence.kinds[0].detail) == ("complete", "attested by ana")
+
+
+def test_evidence_recorded_for_another_environment_does_not_count(
+    database: Database, catalog: Catalog
+) -> None:
+    """A drill passed in staging proves nothing about production."""
+    with database.transaction() as session:
+        progress.create_environment(session=session, catalog=catalog, name="staging", actor="ana")
+    drill(database, "edge.latency", Outcome.PASSED, NOW, environment="staging")
+    with database.transaction() as session:
+        service.attest(
+            session=session,
+            catalog=catalog,
+            environment_name="staging",
+            item_id=GEO,
+            statement="s",
+            actor="ana",
+        )
+    production = statuses_at(database, catalog, NOW)
+    assert (production["edge.latency"].state, production[GEO].state) == ("incomplete", "incomplete")
+
+
+def evidence_for_two_items_of_each_kind(database: Database, catalog: Catalog) -> None:
+    drill(database, "edge.latency", Outcome.PASSED, NOW - timedelta(days=1))
+    drill(database, "dynamodb.restore-drill", Outcome.PASSED, NOW - timedelta(days=1))
+    for item_id in ("dns.failover-runbook", "cognito.token-sync"):
+        write(database, catalog, service.add_document, item_id=item_id, title="Doc", markdown="# Doc")
+    for item_id in (GEO, "cognito.token-sync"):
+        write(database, catalog, service.attest, item_id=item_id, statement="Reviewed")
+
+
+def test_every_items_newest_record_counts_not_only_the_newest_of_all(
+    database: Database, catalog: Catalog
+) -> None:
+    evidence_for_two_items_of_each_kind(database, catalog)
+    statuses = statuses_at(database, catalog, NOW)
+    assert {
+        item_id: status.state for item_id, status in statuses.items() if status.state != "incomplete"
+    } == {
+        "edge.latency": "complete",
+        "dynamodb.restore-drill": "complete",
+        GEO: "complete",
+        "cognito.token-sync": "complete",
+    }
+    assert [(k.kind, k.state) for k in statuses["dns.failover-runbook"].kinds] == [
+        ("document", "fresh"),
+        ("drill", "missing"),
+    ]
+
+
+def test_one_items_status_loads_only_that_items_records(database: Database, catalog: Catalog) -> None:
+    """The item page and each tick ask for one item: they get its status without loading any other
+    item's records, however many there are."""
+    evidence_for_two_items_of_each_kind(database, catalog)
+    loaded: list[tuple[str, str]] = []
+
+    def keep(target: Evidence | Attestation | DrillRun, _context: object) -> None:
+        loaded.append((type(target).__name__, target.item_id))
+
+    for model in (Evidence, Attestation, DrillRun):
+        event.listen(model, "load", keep)
+    try:
+        with database.read() as session:
+            environment = progress.get_environment(session=session, name="production")
+            one = {
+                item_id: evidence_statuses(
+                    session=session,
+                    catalog=catalog,
+                    environment_id=environment.id,
+                    live_fingerprints={},
+                    now=NOW,
+                    item_id=item_id,
+                )
+                for item_id in ("cognito.token-sync", "edge.latency")
+            }
+    finally:
+        for model in (Evidence, Attestation, DrillRun):
+            event.remove(model, "load", keep)
+    assert {
+        item_id: {key: status.state for key, status in statuses.items()} for item_id, statuses in one.items()
+    } == {
+        "cognito.token-sync": {"cognito.token-sync": "complete"},
+        "edge.latency": {"edge.latency": "complete"},
+    }
+    assert sorted(loaded) == [
+        ("Attestation", "cognito.token-sync"),
+        ("DrillRun", "edge.latency"),
+        ("Evidence", "cognito.token-sync"),
+    ]

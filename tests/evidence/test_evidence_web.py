@@ -64,7 +64,7 @@ def test_an_oversized_upload_is_refused_and_nothing_is_stored(client: TestClient
     assert "<h2>Evidence</h2>" not in client.get(HISTORY).text
 
 
-def test_a_link_and_an_attestation_complete_the_token_sync_item(
+def test_a_document_and_an_attestation_complete_the_token_sync_item_and_a_link_does_not(
     client: TestClient, database: Database
 ) -> None:
     token = signed_in(client, database)
@@ -78,9 +78,14 @@ def test_a_link_and_an_attestation_complete_the_token_sync_item(
         follow_redirects=False,
     )
     assert response.status_code == 303
-    page = client.get("/").text
-    item = page.split('id="item-cognito.token-sync"', 1)[1].split("</li>", 1)[0]
-    assert "📎 Evidence complete" in item
+
+    def item() -> str:
+        return client.get("/").text.split('id="item-cognito.token-sync"', 1)[1].split("</li>", 1)[0]
+
+    assert "📎 Evidence complete" not in item()  # a link is not the completed strategy
+    strategy = ("strategy.md", b"# Option A\n", "text/markdown")
+    assert attach(client, token, title="Strategy", files={"file": strategy}).status_code == 303
+    assert "📎 Evidence complete" in item()
     history = client.get(HISTORY).text
     assert 'href="https://wiki.example/token-sync" rel="noopener noreferrer"' in history
     assert "Option A, reviewed by the IAM team" in history

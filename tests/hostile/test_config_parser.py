@@ -12,38 +12,82 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mission_control.demo.estate import demo_config_toml
-from mission_control.verification.config import ConfigError, EnvironmentConfig, load_config, parse_config
+from mission_control.verification.config import (
+    ACCOUNT_SERVICES,
+    CHOICE_KEYS,
+    ConfigError,
+    EnvironmentConfig,
+    known_regions,
+    load_config,
+    parse_config,
+)
 from tests.hostile.profiles import PARSERS
 
 SOURCE = "hostile.toml"
 ENVIRONMENT_NAME = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
-# Non-BMP characters are left out: demo_config_toml writes them as JSON surrogate-pair escapes, which
-# TOML rejects (reported; see test_reported_bugs.py). Every other character, controls included, is in.
-TEXT = st.text(st.characters(codec="utf-8", max_codepoint=0xFFFF), min_size=1, max_size=20)
+# Every character UTF-8 can encode, controls and non-BMP ones included.
+TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
 STRINGS = st.lists(TEXT, max_size=4).map(tuple)
 COUNT = st.integers(0, 2**63 - 1)  # TOML integers are 64-bit
 
 
-KINDS = {"str": "string", "int": "integer", "tuple[str, ...]": "list", "dict[str, str]": "map"}
+KINDS = {
+    "str": "string",
+    "int": "integer",
+    "bool": "boolean",
+    "tuple[str, ...]": "list",
+    "dict[str, str]": "map",
+}
 
 
 def kind_of(config_field: dataclasses.Field) -> str:
     """The value kind a key takes, read from EnvironmentConfig's annotation (new keys join in)."""
+    if config_field.name in CHOICE_KEYS:
+        return "choice"
     return KINDS[str(config_field.type).removesuffix(" | None")]
 
 
+def valid_values(config_field: dataclasses.Field) -> st.SearchStrategy:
+    if config_field.name in CHOICE_KEYS:
+        return st.sampled_from(CHOICE_KEYS[config_field.name])
+    return VALID[kind_of(config_field)]
+
+
 KEY_KINDS = {f.name: kind_of(f) for f in dataclasses.fields(EnvironmentConfig) if f.name != "name"}
-VALID = {"string": TEXT, "integer": COUNT, "list": STRINGS, "map": st.dictionaries(TEXT, TEXT, max_size=3)}
+VALID = {
+    "string": TEXT,
+    "integer": COUNT,
+    "boolean": st.booleans(),
+    "list": STRINGS,
+    "map": st.dictionaries(TEXT, TEXT, max_size=3),
+}
+CRON = st.sampled_from(["17 */6 * * *", "0 3 * * 1-5", "*/5 * * * *", "30 2 1 * *", "* * * * * */10"])
+ROLE_ARN = st.from_regex(r"arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,40}", fullmatch=True)
+SHAPED = {  # keys whose values have a shape of their own; `template` needs a [templates.NAME] table
+    "role_arn": ROLE_ARN | st.none(),
+    "session_name": st.from_regex(r"[A-Za-z0-9+=,.@_-]{2,64}", fullmatch=True),
+    "accounts": st.dictionaries(st.sampled_from(ACCOUNT_SERVICES), ROLE_ARN, max_size=3),
+    "template": st.none(),
+    "verify_schedule": CRON | st.none(),
+    "drill_schedule": CRON | st.none(),
+}
 
 
 def environment_configs() -> st.SearchStrategy[EnvironmentConfig]:
     """Every key with a valid value of its kind, or None where the key is optional."""
     values = {
-        f.name: VALID[kind_of(f)] | st.none() if str(f.type).endswith("| None") else VALID[kind_of(f)]
+        f.name: valid_values(f) | st.none() if str(f.type).endswith("| None") else valid_values(f)
         for f in dataclasses.fields(EnvironmentConfig)
         if f.name != "name"
-    }
-    return st.builds(EnvironmentConfig, name=ENVIRONMENT_NAME, **values)
+    } | SHAPED
+    regions = st.lists(st.sampled_from(sorted(known_regions())), min_size=2, max_size=2, unique=True)
+    return regions.flatmap(
+        lambda pair: st.builds(
+            EnvironmentConfig,
+            name=ENVIRONMENT_NAME,
+            **values | {"primary_region": st.just(pair[0]), "secondary_region": st.just(pair[1])},
+        )
+    )
 
 
 def parse_or_error(text: str) -> dict[str, EnvironmentConfig] | ConfigError:
@@ -96,8 +140,10 @@ def test_toml_shaped_noise_parses_or_raises_config_error(lines: list[str]) -> No
 WRONG_VALUES = {
     "string": ["1", "true", "[]", "{}", '""', "1979-05-27", "1.5"],
     "integer": ['"60"', "-1", "true", "1.0", "[60]", "{}"],
+    "boolean": ['"true"', "1", "0", "[]", "{}", '"yes"'],
     "list": ['"a"', "[1]", '[""]', "{}", "true", '["a", []]'],
     "map": ["[]", '"a"', "{ a = 1 }", '{ a = "" }', "{ a = [] }"],
+    "choice": ['"replicas"', '""', "1", "true", "[]"],
 }
 
 
@@ -115,7 +161,7 @@ def test_a_wrong_type_is_rejected_naming_the_key(key: str, data: st.DataObject) 
 @PARSERS
 @given(st.text(min_size=1, max_size=20).filter(lambda key: key not in KEY_KINDS))
 def test_an_unknown_key_is_rejected_naming_it(key: str) -> None:
-    text = f'[environments.prod]\nprimary_region = "a"\nsecondary_region = "b"\n"{_escaped(key)}" = 1\n'
+    text = f'[environments.prod]\nprimary_region = "us-east-1"\nsecondary_region = "eu-west-1"\n"{_escaped(key)}" = 1\n'
     error = parse_or_error(text)
     assert isinstance(error, ConfigError)
     assert f"unknown key {key!r}" in str(error)

@@ -15,9 +15,10 @@ from mission_control.settings import OidcSettings, Settings, parse_role_map
 from mission_control.web.app import create_app
 from tests.conftest import ServerProcess, free_port
 from tests.identity.provider import LocalProvider
+from tests.secrets_in_logs import plant
 
 CLIENT_ID = "mission-control"
-CLIENT_SECRET = "a-client-secret-for-tests"
+CLIENT_SECRET = plant("a-client-secret-for-tests")
 ROLE_MAP = "platform-admins=admin,sre=editor,readers=viewer"
 APP_CALLBACK = "http://testserver/login/sso/callback"
 

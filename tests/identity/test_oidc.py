@@ -134,9 +134,12 @@ def test_a_role_claim_is_read_as_strings(claim: object, values: tuple[str, ...])
         ({"preferred_username": "José"}, "Jose"),
         ({"preferred_username": "__svc.ada"}, "svc.ada"),
         ({"preferred_username": "x" * 300}, "x" * 128),
-        ({"preferred_username": "!!!", "email": "ada@example.com"}, "ada@example.com"),
+        (
+            {"preferred_username": "!!!", "email": "ada@example.com", "email_verified": True},
+            "ada@example.com",
+        ),
         ({"email": "ada@example.com", "email_verified": True}, "ada@example.com"),
-        ({"preferred_username": 42, "email": "ada@example.com"}, "ada@example.com"),
+        ({"preferred_username": 42, "email": "ada@example.com", "email_verified": True}, "ada@example.com"),
     ],
 )
 def test_a_user_name_fits_the_local_rules(claims: dict[str, object], name: str) -> None:
@@ -145,7 +148,15 @@ def test_a_user_name_fits_the_local_rules(claims: dict[str, object], name: str) 
 
 
 @pytest.mark.parametrize(
-    "claims", [{}, {"preferred_username": "…"}, {"email": "ada@example.com", "email_verified": False}]
+    "claims",
+    [
+        {},
+        {"preferred_username": "…"},
+        {"email": "ada@example.com", "email_verified": False},
+        {"email": "ada@example.com"},  # no email_verified claim: the provider did not say it checked
+        {"email": "ada@example.com", "email_verified": "true"},  # a string is not the JSON true
+    ],
+    ids=["nothing", "unusable-name", "email-unverified", "email-verified-missing", "email-verified-string"],
 )
 def test_no_usable_name_is_refused(claims: dict[str, object]) -> None:
     with pytest.raises(SsoError, match="cannot name this account"):

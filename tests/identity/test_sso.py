@@ -3,6 +3,7 @@ over real HTTP, on SQLite and PostgreSQL. The callback's code exchange really ca
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +17,7 @@ from mission_control.db.database import Database
 from mission_control.identity.models import User
 from mission_control.progress.models import AuditEvent
 from mission_control.settings import OidcSettings
-from tests.conftest import ServerProcess, free_port, make_user, sign_in
+from tests.conftest import ServerProcess, bearer, free_port, make_user, sign_in, token_for
 from tests.identity.conftest import (
     CLIENT_ID,
     ROLE_MAP,
@@ -33,6 +34,17 @@ def audit(database: Database, action: str) -> list[tuple[str, str | None]]:
             select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
         )
         return [(event.actor, event.new_value) for event in events]
+
+
+def anonymous_failures(database: Database) -> list[tuple[int, str]]:
+    """Failed SSO sign-ins nobody was vouched for: counted in one event per hour, with the latest reason."""
+    found = []
+    for actor, value in audit(database, "login.sso.failed"):
+        assert actor == "anonymous"
+        match = re.fullmatch(r"(\d+) since \d\d:00 UTC; latest: (.*)", value or "")
+        assert match, value
+        found.append((int(match[1]), match[2]))
+    return found
 
 
 def users(database: Database) -> dict[str, tuple[int, str, str | None]]:
@@ -176,8 +188,8 @@ def test_a_bad_id_token_is_refused(
         setattr(provider, name, value)
     assert_refused(sso_client.get(at_provider(sso_client).headers["location"]), 401, message)
     assert users(database).keys() == {"admin"}
-    [(actor, logged_reason)] = audit(database, "login.sso.failed")
-    assert actor == "anonymous" and logged_reason is not None and reason in logged_reason
+    [(count, logged_reason)] = anonymous_failures(database)
+    assert count == 1 and reason in logged_reason
     assert sso_client.get("/api/v1/me").status_code == 401
 
 
@@ -187,7 +199,7 @@ def test_a_state_mismatch_is_refused(
     callback = at_provider(sso_client).headers["location"]
     forged = callback.replace("state=", "state=x", 1)
     assert_refused(sso_client.get(forged), 400, "state mismatch")
-    assert audit(database, "login.sso.failed") == [("anonymous", "state mismatch")]
+    assert anonymous_failures(database) == [(1, "state mismatch")]
     assert provider.issued_id_tokens == []  # refused before the code was ever exchanged
 
 
@@ -199,9 +211,7 @@ def test_a_callback_without_a_login_started_in_this_browser_is_refused(
     sso_client.cookies.clear()
     assert_refused(sso_client.get(callback), 400, "No single sign-on was in progress in this browser")
     assert provider.issued_id_tokens == []
-    assert audit(database, "login.sso.failed") == [
-        ("anonymous", "no pending login (missing, altered or expired)")
-    ]
+    assert anonymous_failures(database) == [(1, "no pending login (missing, altered or expired)")]
 
 
 def test_a_replayed_id_token_is_refused(
@@ -229,7 +239,7 @@ def test_the_providers_refusal_is_shown(
 ) -> None:
     provider.authorize_error = "access_denied"
     assert_refused(sso_sign_in(sso_client), 400, "did not sign you in (The user cancelled the sign-in)")
-    assert audit(database, "login.sso.failed") == [("anonymous", "provider answered access_denied")]
+    assert anonymous_failures(database) == [(1, "provider answered access_denied")]
 
 
 def test_an_unreachable_provider_is_explained(
@@ -237,8 +247,8 @@ def test_an_unreachable_provider_is_explained(
 ) -> None:
     client = sso_client_for(oidc_settings(f"http://127.0.0.1:{free_port()}"))
     assert_refused(client.get("/login/sso"), 502, "discovery document could not be reached (ConnectionError)")
-    assert audit(database, "login.sso.failed") == [
-        ("anonymous", "provider failed: its discovery document could not be reached (ConnectionError)")
+    assert anonymous_failures(database) == [
+        (1, "provider failed: its discovery document could not be reached (ConnectionError)")
     ]
 
 
@@ -262,11 +272,76 @@ def test_a_local_user_keeps_working_and_is_not_taken_over(
 ) -> None:
     make_user(database, "ada", "viewer", password="correct horse")
     provider.account["groups"] = ["platform-admins"]
-    assert_refused(sso_sign_in(sso_client), 409, "A local account named &#39;ada&#39; already exists")
+    assert sso_sign_in(sso_client).status_code == 303
+    assert sso_client.get("/api/v1/me").json() == {"name": "ada-2", "role": "admin"}
     assert users(database)["ada"][1] == "viewer"
-    assert audit(database, "login.sso.failed") == [("ada", "local account 'ada' exists")]
+    sso_client.cookies.clear()
     sign_in(sso_client, "ada")
     assert sso_client.get("/api/v1/me").json() == {"name": "ada", "role": "viewer"}
+
+
+def test_a_token_only_account_is_not_taken_over(
+    sso_client: TestClient, provider: LocalProvider, database: Database
+) -> None:
+    """A service account without a password is still a local account, not an SSO one."""
+    token = token_for(database, "ci-bot", "viewer")
+    provider.account = {"sub": "person-1", "preferred_username": "ci-bot", "groups": ["platform-admins"]}
+    assert sso_sign_in(sso_client).status_code == 303
+    assert sso_client.get("/api/v1/me").json() == {"name": "ci-bot-2", "role": "admin"}
+    assert users(database)["ci-bot"][1] == "viewer"
+    assert httpx_me(sso_client, token) == {"name": "ci-bot", "role": "viewer"}
+
+
+def httpx_me(client: TestClient, token: str) -> dict[str, str]:
+    client.cookies.clear()
+    return client.get("/api/v1/me", headers=bearer(token)).json()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "names"),
+    [("josé", "jose", ["jose", "jose-2"]), ("jose smith", "jose/smith", ["jose-smith", "jose-smith-2"])],
+    ids=["accents", "punctuation"],
+)
+def test_people_whose_names_clean_up_alike_get_their_own_users(
+    sso_client: TestClient,
+    provider: LocalProvider,
+    database: Database,
+    first: str,
+    second: str,
+    names: list[str],
+) -> None:
+    """Bound by (issuer, subject): each person keeps their own user and role at every sign-in."""
+    people = [
+        {"sub": "A", "preferred_username": first, "groups": ["platform-admins"]},
+        {"sub": "B", "preferred_username": second, "groups": ["readers"]},
+    ]
+    for person in [*people, *people]:
+        provider.account = person
+        sso_client.cookies.clear()
+        assert sso_sign_in(sso_client).status_code == 303
+    assert [(name, *users(database)[name][1:]) for name in names] == [
+        (names[0], "admin", None),
+        (names[1], "viewer", None),
+    ]
+    with database.read() as session:
+        bound = {(user.sso_issuer, user.sso_subject): user.name for user in session.scalars(select(User))}
+    assert bound == {
+        (None, None): "admin",
+        (provider.issuer, "A"): names[0],
+        (provider.issuer, "B"): names[1],
+    }
+    assert [actor for actor, _ in audit(database, "login.sso")] == [*names, *names]
+
+
+def test_a_renamed_person_keeps_their_user(
+    sso_client: TestClient, provider: LocalProvider, database: Database
+) -> None:
+    assert sso_sign_in(sso_client).status_code == 303
+    provider.account["preferred_username"] = "ada.lovelace"
+    sso_client.cookies.clear()
+    assert sso_sign_in(sso_client).status_code == 303
+    assert sso_client.get("/api/v1/me").json() == {"name": "ada", "role": "editor"}
+    assert "ada.lovelace" not in users(database)
 
 
 def test_the_user_is_created_once_and_follows_the_provider(
@@ -280,13 +355,21 @@ def test_the_user_is_created_once_and_follows_the_provider(
     assert sso_sign_in(sso_client).status_code == 303
     assert users(database)["ada"] == (user_id, "admin", None)
     assert list(users(database)) == ["admin", "ada"]
-    assert audit(database, "user.created") == [("ada", "ada (editor) via SSO")]
+    assert audit(database, "user.created") == [
+        ("mission-control", "admin (admin)"),
+        ("ada", "ada (editor) via SSO"),
+    ]
     assert audit(database, "user.updated") == [("ada", "editor → admin via SSO")]
     assert [actor for actor, _ in audit(database, "login.sso")] == ["ada", "ada"]
 
 
 def test_a_name_is_made_fit_for_mission_control(sso_client: TestClient, provider: LocalProvider) -> None:
-    provider.account = {"sub": "user-42", "email": "José Núñez@example.com", "groups": ["sre"]}
+    provider.account = {
+        "sub": "user-42",
+        "email": "José Núñez@example.com",
+        "email_verified": True,
+        "groups": ["sre"],
+    }
     assert sso_sign_in(sso_client).status_code == 303
     assert sso_client.get("/api/v1/me").json() == {"name": "Jose-Nunez@example.com", "role": "editor"}
 

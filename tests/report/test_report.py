@@ -71,6 +71,12 @@ def test_drills_are_judged_against_the_recovery_targets(database: Database, cata
     assert "| restore | dynamodb.restore-drill | passed |" in markdown and "| 500 / 300 |" in markdown
 
 
+def test_a_drill_that_meets_its_targets_exactly_is_within_them(database: Database, catalog: Catalog) -> None:
+    restore_drill(database, 300, 60)
+    [exact] = report(database, catalog, rto_target=300, rpo_target=60).drills
+    assert exact.within_targets is True
+
+
 def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) -> None:
     tick(database, catalog, "dns.latency-routing", "edge.iam-role")
     change_item(database, catalog, "edge.iam-role", checked=False)
@@ -78,8 +84,9 @@ def test_burnup_replays_ticks_and_unticks(database: Database, catalog: Catalog) 
     assert [count for _, count in chart.ticked] == [0, 1, 2, 1]
     assert chart.verified == ()
     svg = burnup_svg(chart)
-    assert svg.startswith("<svg") and svg.count("<polyline") == 2
-    assert "1 ticked, no verification run yet" in svg
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2  # done and ticked; no run yet
+    assert 'data-series="done" data-last="1"' in svg
+    assert "1 done, 1 ticked, no verification run yet" in svg
     assert "style=" not in svg and "<script" not in svg
 
 
@@ -105,6 +112,18 @@ def test_dashboard_chart_replays_only_recent_changes_starting_from_the_right_cou
     assert recent.ticked[1:] == full.ticked[4:]
 
 
+def test_dashboard_chart_counts_an_untick_before_its_window_as_minus_one(
+    database: Database, catalog: Catalog
+) -> None:
+    tick(database, catalog, "dns.latency-routing", "edge.iam-role", "cognito.parity")
+    change_item(database, catalog, "edge.iam-role", checked=False)
+    tick(database, catalog, "edge.latency")
+    with database.read() as session:
+        environment = progress.get_environment(session=session, name="production")
+        chart = burnup(session=session, environment=environment, total=20, now=NOW, recent=1)
+    assert [count for _, count in chart.ticked] == [2, 3]  # 3 ticks and 1 untick before the window
+
+
 def test_burnup_chart_stays_small_however_long_the_history() -> None:
     """100,000 ticks over a month: one step per pixel column, ending at the latest count."""
     start = datetime(2026, 10, 1, tzinfo=UTC)
@@ -112,10 +131,10 @@ def test_burnup_chart_stays_small_however_long_the_history() -> None:
     svg = burnup_svg(Burnup(start, ticked[-1][0] + timedelta(hours=1), 20, ticked, ()))
     ticked_line = re.search(r'points="([^"]*)"', svg).group(1).split()
     assert len(svg) < 30_000
-    assert len(ticked_line) <= 2 * 640
+    assert len(ticked_line) <= 2 * 480
     columns = [float(point.split(",")[0]) for point in ticked_line]
-    assert columns == sorted(columns) and columns[0] == 40 and columns[-1] == 630
-    assert ticked_line[-1] == f"630,{10 + 180 * (1 - ticked[-1][1] / 20):.1f}"  # ends at the last count
+    assert columns == sorted(columns) and columns[0] == 34 and columns[-1] == 468
+    assert ticked_line[-1] == f"468,{34 + 180 * (1 - ticked[-1][1] / 20):.1f}"  # ends at the last count
     assert f"{ticked[-1][1]} ticked" in svg
 
 
@@ -146,3 +165,28 @@ def test_report_command_writes_each_format(tmp_path: Path, monkeypatch: pytest.M
     assert bad.exit_code == 2 and "unknown format 'pdf'" in bad.stderr
     missing = runner.invoke(app, ["report", "--env", "nowhere"])
     assert missing.exit_code == 2 and "environment 'nowhere' does not exist" in missing.stderr
+
+
+def test_the_done_line_ends_at_the_headline_which_evidence_also_moves(
+    database: Database, catalog: Catalog
+) -> None:
+    tick(database, catalog, "dns.latency-routing")
+    restore_drill(database, 500, 60)  # a passed drill completes its item: no tick, no probe
+    built = report(database, catalog)
+    assert built.checklist.completed == 2
+    assert [count for _, count in built.burnup.done] == [0, 1, 2]  # created, ticked, now
+    assert 'data-series="done" data-last="2"' in burnup_svg(built.burnup)
+
+
+def test_the_chart_has_y_ticks_every_five_and_x_labels_that_differ() -> None:
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    within_a_day = burnup_svg(Burnup(start, start + timedelta(hours=6), 20, ((start, 0),), ()))
+    over_days = burnup_svg(Burnup(start, start + timedelta(days=4), 20, ((start, 0),), ()))
+    for svg in (within_a_day, over_days):
+        ticks = re.findall(r'text-anchor="end" font-size="12" fill="#5b6475">(\d+)</text>', svg)
+        assert ticks == ["5", "10", "15", "20", "0"]
+        labels = re.findall(r'data-axis="x">([^<]+)</text>', svg)
+        assert len(labels) == len(set(labels)) == 3, labels
+    assert re.findall(r'data-axis="x">([^<]+)</text>', within_a_day) == ["Nov 30 09:00", "12:00", "15:00"]
+    assert re.findall(r'data-axis="x">([^<]+)</text>', over_days) == ["Nov 30", "Dec 02", "Dec 04"]
+    assert all(legend in over_days for legend in (">done<", ">ticked<", ">verified by probe<"))

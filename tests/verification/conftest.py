@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.verification.fleet_estate import fleet_estate  # noqa: F401  (a fixture)
+
 
 @pytest.fixture(autouse=True)
 def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,10 +16,12 @@ from botocore.validate import validate_parameters
 
 
 class ModelStub:
-    """Answers every call of one real client; an unexpected call raises AssertionError."""
+    """Answers every call of one real client; an unexpected call raises AssertionError, or with
+    `passthrough` goes on to the client's endpoint (moto), so a stub can add only what moto lacks."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, passthrough: bool = False) -> None:
         self._client = client
+        self._passthrough = passthrough
         self._answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -42,11 +44,15 @@ class ModelStub:
     def _remember_params(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["model_stub_params"] = copy.deepcopy(params)
 
-    def _answer(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    def _answer(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
         params = context["model_stub_params"]
         with self._lock:
             self.calls.append((model.name, params))
         answer = self._answers.get((model.name, _key(params)))
+        if answer is None and self._passthrough:
+            return None
         if answer is None:
             raise AssertionError(f"unexpected call {model.name}({params})")
         status, body = answer

@@ -182,15 +182,17 @@ def test_origin_failover_routes_api_paths_by_cloudfront_path_pattern_rules(
     assert result["cloudfront.origin-failover"].status is (Status.VERIFIED if serves_api else Status.FAILING)
 
 
-def test_origin_failover_checks_the_default_behaviour_when_no_api_paths_are_configured(
+def test_origin_failover_fails_naming_the_key_when_no_api_paths_are_configured(
     aws: StubbedCloudFront,
 ) -> None:
+    """With no API path there is nothing to route: judging the default behaviour alone could pass a
+    distribution whose API behaviour bypasses the group."""
     stub_ready_cloudfront(aws.cloudfront)
     result = verify(aws.clients, replace(CONFIG, health_check_paths=()))["cloudfront.origin-failover"]
-    assert result.status is Status.VERIFIED
-    assert result.facts["distributions"][WEB_DISTRIBUTION]["api_paths"] == {
-        "*": {"behaviour": "default (*)", "target": "web-failover"}
-    }
+    assert (result.status, result.summary) == (
+        Status.FAILING,
+        "not configured: set health_check_paths in [environments.production]",
+    )
 
 
 def test_origin_failover_reads_moto_distributions_whose_behaviours_cannot_target_groups() -> None:
@@ -256,6 +258,13 @@ def test_cache_ttls_apply_cloudfront_defaults_to_unset_ttls(aws: StubbedCloudFro
         "default_ttl": 86400,
         "max_ttl": 31536000,
     }
+
+
+def test_cache_ttls_take_an_unset_default_ttl_as_at_least_the_min_ttl(aws: StubbedCloudFront) -> None:
+    """CloudFront caches for MinTTL at least: unset DefaultTTL is the larger of a day and MinTTL."""
+    floor = {**behaviour("api-failover", path="/static/*", ttls=None), "MinTTL": 172800}
+    result = with_api(aws, api_distribution(behaviours=(floor,)))["cloudfront.cache-ttls"]
+    assert result.facts["distributions"][API_DISTRIBUTION][0]["default_ttl"] == 172800
 
 
 def test_cache_ttls_fail_when_a_behaviours_cache_policy_does_not_exist(aws: StubbedCloudFront) -> None:

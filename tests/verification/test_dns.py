@@ -16,6 +16,7 @@ from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.probes.dns import failover_ttl, health_checks, latency_routing
 from mission_control.verification.results import ProbeResult, Status
 from tests.verification.estates import (
+    ALIAS_TARGETS,
     API,
     CONFIG,
     ENDPOINTS,
@@ -182,7 +183,7 @@ def test_latency_routing_fails_on_an_empty_zone(route53: Any) -> None:
     create_zone(route53)
     result = verify()["dns.latency-routing"]
     assert result.status is Status.FAILING
-    assert result.facts == {"latency_records": [], "regions": []}
+    assert (result.facts["latency_records"], result.facts["regions"]) == ([], [])
 
 
 # --- dns.health-checks --------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def test_health_checks_fail_when_the_check_path_is_not_a_health_path(route53: An
     result = verify()["dns.health-checks"]
     assert result.status is Status.FAILING
     assert result.summary == (
-        f"health check on {ENDPOINTS[SECONDARY]} is HTTPS /, not HTTP/HTTPS on one of /beak/system/status, /beak"
+        f"{SECONDARY}: health check {checks[SECONDARY]} requests /, not one of /beak/system/status, /beak"
     )
 
 
@@ -221,7 +222,10 @@ def test_health_checks_fail_when_the_check_is_tcp(route53: Any) -> None:
     )
     result = verify()["dns.health-checks"]
     assert result.status is Status.FAILING
-    assert result.summary.startswith(f"health check on {ENDPOINTS[SECONDARY]} is TCP")
+    assert result.summary == (
+        f"{SECONDARY}: health check {checks[SECONDARY]} is TCP, which does not request "
+        f"{ENDPOINTS[SECONDARY]}'s health path"
+    )
 
 
 def test_health_checks_fail_when_the_regions_record_does_not_reference_the_check(route53: Any) -> None:
@@ -236,7 +240,25 @@ def test_health_checks_fail_when_the_regions_record_does_not_reference_the_check
     assert result.summary == (
         f"{API} record for {SECONDARY} does not reference the health check on {ENDPOINTS[SECONDARY]}"
     )
-    assert result.facts["regions"][SECONDARY]["health_checks"][0]["id"] == checks[SECONDARY]
+    assert result.facts["regions"][SECONDARY]["health_checks"] == []
+
+
+def test_health_checks_fail_when_each_regions_record_references_the_other_regions_check(
+    route53: Any,
+) -> None:
+    checks = {region: create_health_check(route53, endpoint) for region, endpoint in ENDPOINTS.items()}
+    add_records(
+        route53,
+        create_zone(route53),
+        latency_record(PRIMARY, health_check_id=checks[SECONDARY]),
+        latency_record(SECONDARY, health_check_id=checks[PRIMARY]),
+    )
+    result = verify()["dns.health-checks"]
+    assert (result.status, result.summary) == (
+        Status.FAILING,
+        f"{PRIMARY}: health check {checks[SECONDARY]} requests {ENDPOINTS[SECONDARY]}, not {ENDPOINTS[PRIMARY]}; "
+        f"{SECONDARY}: health check {checks[PRIMARY]} requests {ENDPOINTS[PRIMARY]}, not {ENDPOINTS[SECONDARY]}",
+    )
 
 
 def test_health_checks_fail_when_a_region_has_no_record(route53: Any) -> None:
@@ -247,8 +269,9 @@ def test_health_checks_fail_when_a_region_has_no_record(route53: Any) -> None:
 
 
 def test_health_checks_accept_failover_records_for_primary_and_secondary(route53: Any) -> None:
+    endpoints = {PRIMARY: ALIAS_TARGETS["PRIMARY"], SECONDARY: ALIAS_TARGETS["SECONDARY"]}
     checks = {
-        region: create_health_check(route53, endpoint, path="/beak") for region, endpoint in ENDPOINTS.items()
+        region: create_health_check(route53, endpoint, path="/beak") for region, endpoint in endpoints.items()
     }
     add_records(
         route53,
@@ -256,7 +279,9 @@ def test_health_checks_accept_failover_records_for_primary_and_secondary(route53
         failover_record("PRIMARY", health_check_id=checks[PRIMARY]),
         failover_record("SECONDARY", health_check_id=checks[SECONDARY]),
     )
-    assert verify()["dns.health-checks"].status is Status.VERIFIED
+    assert (
+        verify(replace(CONFIG, regional_endpoints=endpoints))["dns.health-checks"].status is Status.VERIFIED
+    )
 
 
 def test_health_checks_fail_when_no_regional_endpoints_are_configured(route53: Any) -> None:
@@ -284,12 +309,14 @@ def test_failover_ttl_fails_naming_each_record_above_the_ceiling(route53: Any) -
     assert (result.status, result.summary) == (Status.FAILING, f"TTL above 60s on {PRIMARY} (300s)")
 
 
-def test_failover_ttl_verifies_alias_records_and_says_they_carry_no_ttl(route53: Any) -> None:
+def test_failover_ttl_verifies_aliases_to_aws_resources_and_says_their_fixed_ttl_applies(
+    route53: Any,
+) -> None:
     add_records(route53, create_zone(route53), failover_record("PRIMARY"), failover_record("SECONDARY"))
     result = verify()["dns.failover-ttl"]
     assert result.status is Status.VERIFIED
-    assert "2 alias records carry no TTL" in result.summary
-    assert all(record["ttl"] is None and "no TTL" in record["note"] for record in result.facts["records"])
+    assert "2 alias records answer with an AWS resource's fixed TTL" in result.summary
+    assert all(record["ttl"] is None and "fixed TTL" in record["note"] for record in result.facts["records"])
 
 
 def test_failover_ttl_fails_when_api_domain_has_no_latency_or_failover_records(route53: Any) -> None:
@@ -299,3 +326,51 @@ def test_failover_ttl_fails_when_api_domain_has_no_latency_or_failover_records(r
         Status.FAILING,
         f"no latency or failover records for {API} in {ZONE}",
     )
+
+
+def test_two_public_zones_whose_parent_cannot_be_read_fail_naming_the_ambiguity() -> None:
+    clients = AwsClients(boto3.Session(region_name=PRIMARY))
+    stub = ModelStub(clients.get("route53", PRIMARY))
+    zones = [
+        {
+            "Id": f"/hostedzone/{zone_id}",
+            "Name": ZONE,
+            "CallerReference": zone_id,
+            "Config": {"PrivateZone": False},
+        }
+        for zone_id in ("ZONEA", "ZONEB")
+    ]
+    stub.add(
+        "ListHostedZonesByName",
+        {"DNSName": ZONE, "MaxItems": "10"},
+        {"HostedZones": zones, "IsTruncated": False, "MaxItems": "10"},
+    )
+    stub.add_error("ListHostedZonesByName", {"DNSName": "example.", "MaxItems": "10"}, "AccessDenied", 403)
+    for result in verify(clients=clients).values():
+        assert result.status is Status.FAILING
+        assert result.summary == (
+            f"2 public zones are named {ZONE} (ZONEA (public), ZONEB (public)) and the parent zone cannot be "
+            "read: AccessDenied on route53:ListHostedZonesByName for example in us-east-1"
+        )
+
+
+def test_a_region_without_a_record_fails_even_when_health_checks_cannot_be_read() -> None:
+    clients = AwsClients(boto3.Session(region_name=PRIMARY))
+    stub = ModelStub(clients.get("route53", PRIMARY))
+    zone = {"Id": "/hostedzone/Z1", "Name": ZONE, "CallerReference": "a"}
+    stub.add(
+        "ListHostedZonesByName",
+        {"DNSName": ZONE, "MaxItems": "10"},
+        {"HostedZones": [zone], "IsTruncated": False, "MaxItems": "10"},
+    )
+    stub.add(
+        "ListResourceRecordSets",
+        {"HostedZoneId": "/hostedzone/Z1"},
+        {"ResourceRecordSets": [latency_record(PRIMARY)], "IsTruncated": False, "MaxItems": "300"},
+    )
+    stub.add_error("ListHealthChecks", {}, "AccessDenied", 403)
+    result = verify(clients=clients)["dns.health-checks"]
+    assert (result.status, result.summary) == (Status.FAILING, f"no {API} record for {SECONDARY}")
+    assert result.facts["unreadable"] == [
+        "AccessDenied on route53:ListHealthChecks for health checks in us-east-1"
+    ]

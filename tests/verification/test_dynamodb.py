@@ -3,12 +3,14 @@ ListExports, so most estates are ModelStub answers in AWS's real (model-validate
 
 from __future__ import annotations
 
+import urllib.request
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from mission_control.demo.server import MotoServer, start_moto_server
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.collectors.backup import BackupSnapshot, collect_backup
 from mission_control.verification.collectors.dynamodb import collect_dynamodb
@@ -24,9 +26,11 @@ from tests.verification.estates import (
     stub_exports,
     stub_missing_table,
     stub_no_backup_plans,
+    stub_no_global_table,
     stub_table,
     table_arn,
 )
+from tests.verification.isolation import isolated_from_real_aws
 from tests.verification.model_stub import ModelStub
 
 TABLES = CONFIG.platform_tables  # spaceduck-main (also main_table), spaceduck-birth-certs, audit-log
@@ -38,6 +42,7 @@ class StubbedAws:
     clients: AwsClients
     dynamodb: ModelStub
     backup: ModelStub
+    backup_dr: ModelStub  # the backup client in the secondary region, where copies land
     s3: ModelStub
 
 
@@ -48,6 +53,7 @@ def aws() -> StubbedAws:
         clients,
         ModelStub(clients.get("dynamodb", PRIMARY)),
         ModelStub(clients.get("backup", PRIMARY)),
+        ModelStub(clients.get("backup", SECONDARY)),
         ModelStub(clients.get("s3", PRIMARY)),
     )
 
@@ -63,10 +69,32 @@ def verify(aws: StubbedAws | AwsClients, config: EnvironmentConfig = CONFIG) -> 
     }
 
 
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's HTTP server with the demo's parity layer, which answers DescribeGlobalTable as AWS does."""
+    with isolated_from_real_aws(), start_moto_server() as server:
+        yield server
+
+
+def create_moto_tables(server: MotoServer, names: Iterable[str]) -> None:
+    """Empty the server, then create `names` as plain (not global) tables with PITR off, moto's default."""
+    reset = urllib.request.Request(f"{server.endpoint_url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset, timeout=10):
+        pass
+    client = boto3.client("dynamodb", region_name=PRIMARY, endpoint_url=server.endpoint_url)
+    for name in names:
+        client.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+
 def stub_ready_estate(aws: StubbedAws) -> None:
     for name in TABLES:
         stub_table(aws.dynamodb, name)
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
 
 
 def test_ready_estate_verifies_all_three_dynamodb_items(aws: StubbedAws) -> None:
@@ -82,13 +110,13 @@ def test_each_table_costs_at_most_two_calls_and_is_described_once(aws: StubbedAw
     names = tuple(f"table-{n:03d}" for n in range(300))
     for name in names:
         stub_table(aws.dynamodb, name)
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
     config = replace(CONFIG, main_table="table-000", platform_tables=names)
     results = verify(aws, config)
     assert results["dynamodb.pitr-backup-copy"].status is Status.VERIFIED
     assert aws.dynamodb.count("DescribeTable") == len(names)
     assert len(aws.dynamodb.calls) == 2 * len(names)
-    assert len(aws.backup.calls) == 4  # the plan list, the plan, its selection list, the selection
+    assert len(aws.backup.calls) == 5  # the plan list, the plan, its selection list and selection, settings
     assert aws.s3.calls == []
 
 
@@ -123,16 +151,17 @@ def test_global_main_fails_when_main_table_is_not_configured(aws: StubbedAws) ->
     assert aws.dynamodb.calls == []
 
 
-def test_global_main_reads_moto_tables_which_carry_no_replicas() -> None:
-    with mock_aws():
-        boto3.client("dynamodb", region_name=PRIMARY).create_table(
-            TableName="spaceduck-main",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        result = verify(AwsClients(), replace(CONFIG, platform_tables=()))["dynamodb.global-main"]
-    assert (result.status, result.facts["replicas"]) == (Status.FAILING, [])
+def test_global_main_reads_moto_tables_which_carry_no_replicas(moto_server: MotoServer) -> None:
+    clients = AwsClients(boto3.Session(region_name=PRIMARY))
+    create_moto_tables(moto_server, ["spaceduck-main"])
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
+        result = verify(clients, replace(CONFIG, platform_tables=()))["dynamodb.global-main"]
+    assert (result.status, result.summary) == (
+        Status.FAILING,
+        f"spaceduck-main has no replica in {SECONDARY}",
+    )
+    assert result.facts["replicas"] == []
 
 
 # --- dynamodb.global-platform -------------------------------------------------------------------
@@ -141,13 +170,14 @@ def test_global_main_reads_moto_tables_which_carry_no_replicas() -> None:
 def test_global_platform_summary_names_each_table_lacking_a_replica(aws: StubbedAws) -> None:
     stub_table(aws.dynamodb, "spaceduck-main")
     stub_table(aws.dynamodb, "spaceduck-birth-certs", replicas={})
+    stub_no_global_table(aws.dynamodb, "spaceduck-birth-certs")
     stub_missing_table(aws.dynamodb, "audit-log")
     stub_no_backup_plans(aws.backup)
     aws.dynamodb.add("ListExports", {}, {"ExportSummaries": []})
     result = verify(aws)["dynamodb.global-platform"]
     assert result.status is Status.FAILING
     assert result.summary == (
-        f"2 of 3 platform tables lack an ACTIVE replica in {SECONDARY}: "
+        f"2 of 3 platform tables lack a serving replica in {SECONDARY}: "
         f"spaceduck-birth-certs has no replica in {SECONDARY}; table audit-log not found in {PRIMARY}"
     )
 
@@ -163,7 +193,7 @@ def test_access_denied_on_describe_table_errors_platform_items_but_not_others(aw
     stub_table(aws.dynamodb, "spaceduck-birth-certs")
     stub_table(aws.dynamodb, "audit-log")
     aws.dynamodb.add_error("DescribeTable", {"TableName": "audit-log"}, "AccessDeniedException")
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
     results = verify(aws)
     assert results["dynamodb.global-platform"].status is Status.ERROR
     assert results["dynamodb.global-platform"].summary == (
@@ -185,7 +215,7 @@ def test_pitr_backup_copy_accepts_selections_covering_each_table(
 ) -> None:
     for name in TABLES:
         stub_table(aws.dynamodb, name)
-    stub_backup_plan(aws.backup, resources=resources)
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=resources)
     assert verify(aws)["dynamodb.pitr-backup-copy"].status is Status.VERIFIED
 
 
@@ -193,7 +223,7 @@ def test_pitr_backup_copy_fails_when_pitr_is_disabled_on_a_table(aws: StubbedAws
     stub_table(aws.dynamodb, "spaceduck-main")
     stub_table(aws.dynamodb, "spaceduck-birth-certs")
     stub_table(aws.dynamodb, "audit-log", pitr="DISABLED")
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
     result = verify(aws)["dynamodb.pitr-backup-copy"]
     assert (result.status, result.summary) == (Status.FAILING, "PITR is disabled on audit-log")
     assert result.facts["tables"]["audit-log"]["pitr"] == "DISABLED"
@@ -203,7 +233,10 @@ def test_pitr_backup_copy_fails_when_the_copy_goes_to_another_region(aws: Stubbe
     for name in TABLES:
         stub_table(aws.dynamodb, name)
     stub_backup_plan(
-        aws.backup, resources=[ALL_TABLES], vault="arn:aws:backup:eu-west-1:123456789012:backup-vault:dr"
+        aws.backup,
+        destination=aws.backup_dr,
+        resources=[ALL_TABLES],
+        vault="arn:aws:backup:eu-west-1:123456789012:backup-vault:dr",
     )
     aws.dynamodb.add("ListExports", {}, {"ExportSummaries": []})
     result = verify(aws)["dynamodb.pitr-backup-copy"]
@@ -215,7 +248,9 @@ def test_pitr_backup_copy_fails_when_the_copy_goes_to_another_region(aws: Stubbe
 def test_pitr_backup_copy_fails_for_a_table_the_selection_excludes(aws: StubbedAws) -> None:
     for name in TABLES:
         stub_table(aws.dynamodb, name)
-    stub_backup_plan(aws.backup, resources=["*"], not_resources=[table_arn("audit-log")])
+    stub_backup_plan(
+        aws.backup, destination=aws.backup_dr, resources=["*"], not_resources=[table_arn("audit-log")]
+    )
     aws.dynamodb.add("ListExports", {}, {"ExportSummaries": []})
     result = verify(aws)["dynamodb.pitr-backup-copy"]
     assert (result.status, result.summary) == (Status.FAILING, f"no copy of audit-log reaches {SECONDARY}")
@@ -256,7 +291,7 @@ def test_pitr_backup_copy_fails_when_a_platform_table_does_not_exist(aws: Stubbe
     stub_table(aws.dynamodb, "spaceduck-main")
     stub_table(aws.dynamodb, "spaceduck-birth-certs")
     stub_missing_table(aws.dynamodb, "audit-log")
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
     result = verify(aws)["dynamodb.pitr-backup-copy"]
     assert (result.status, result.summary) == (Status.FAILING, f"table audit-log not found in {PRIMARY}")
 
@@ -272,7 +307,7 @@ def test_access_denied_on_continuous_backups_names_action_table_and_region(aws: 
     stub_table(aws.dynamodb, "spaceduck-birth-certs")
     stub_table(aws.dynamodb, "audit-log")
     aws.dynamodb.add_error("DescribeContinuousBackups", {"TableName": "audit-log"}, "AccessDeniedException")
-    stub_backup_plan(aws.backup, resources=[ALL_TABLES])
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
     results = verify(aws)
     assert results["dynamodb.pitr-backup-copy"].status is Status.ERROR
     assert results["dynamodb.pitr-backup-copy"].summary == (
@@ -301,21 +336,15 @@ def test_access_denied_on_backup_plans_is_moot_when_exports_copy_every_table(aws
     assert verify(aws)["dynamodb.pitr-backup-copy"].status is Status.VERIFIED
 
 
-def test_pitr_backup_copy_reads_moto_tables_whose_pitr_is_off_by_default() -> None:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=PRIMARY)
-        for name in TABLES:
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        client.update_continuous_backups(
-            TableName="audit-log", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
-        dynamodb = collect_dynamodb(CONFIG, AwsClients())
-    # moto's ListExports needs a TableArn (real AWS lists all), so the backup side is an empty estate here.
+def test_pitr_backup_copy_reads_moto_tables_whose_pitr_is_off_by_default(moto_server: MotoServer) -> None:
+    create_moto_tables(moto_server, TABLES)
+    client = boto3.client("dynamodb", region_name=PRIMARY, endpoint_url=moto_server.endpoint_url)
+    client.update_continuous_backups(
+        TableName="audit-log", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
+        dynamodb = collect_dynamodb(CONFIG, AwsClients(boto3.Session(region_name=PRIMARY)))
     result = pitr_backup_copy(CONFIG, dynamodb=dynamodb, backup=BackupSnapshot(PRIMARY, (), {}))
     assert result.status is Status.FAILING
     assert {name: facts["pitr"] for name, facts in result.facts["tables"].items()} == {
@@ -323,3 +352,41 @@ def test_pitr_backup_copy_reads_moto_tables_whose_pitr_is_off_by_default() -> No
         "spaceduck-birth-certs": "DISABLED",
         "audit-log": "ENABLED",
     }
+
+
+def test_access_denied_on_describe_global_table_is_an_error_not_a_missing_replica(aws: StubbedAws) -> None:
+    stub_table(aws.dynamodb, "spaceduck-main", replicas={})
+    aws.dynamodb.add_error(
+        "DescribeGlobalTable", {"GlobalTableName": "spaceduck-main"}, "AccessDeniedException"
+    )
+    result = verify(aws, replace(CONFIG, platform_tables=()))["dynamodb.global-main"]
+    assert (result.status, result.summary) == (
+        Status.ERROR,
+        f"AccessDeniedException on dynamodb:DescribeGlobalTable for spaceduck-main in {PRIMARY}",
+    )
+
+
+def test_access_denied_on_the_destination_vault_is_an_error_when_nothing_else_copies(aws: StubbedAws) -> None:
+    for name in TABLES:
+        stub_table(aws.dynamodb, name)
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=[ALL_TABLES])
+    aws.backup_dr.add_error("DescribeBackupVault", {"BackupVaultName": "dr"}, "AccessDeniedException")
+    aws.dynamodb.add("ListExports", {}, {"ExportSummaries": []})
+    result = verify(aws)["dynamodb.pitr-backup-copy"]
+    assert (result.status, result.summary) == (
+        Status.ERROR,
+        f"AccessDeniedException on backup:DescribeBackupVault for backup vault dr in {SECONDARY}",
+    )
+
+
+def test_access_denied_on_region_settings_is_an_error_when_nothing_else_copies(aws: StubbedAws) -> None:
+    for name in TABLES:
+        stub_table(aws.dynamodb, name)
+    stub_backup_plan(aws.backup, destination=aws.backup_dr, resources=["*"])
+    aws.backup.add_error("DescribeRegionSettings", {}, "AccessDeniedException")
+    aws.dynamodb.add("ListExports", {}, {"ExportSummaries": []})
+    result = verify(aws)["dynamodb.pitr-backup-copy"]
+    assert (result.status, result.summary) == (
+        Status.ERROR,
+        f"AccessDeniedException on backup:DescribeRegionSettings for AWS Backup region settings in {PRIMARY}",
+    )

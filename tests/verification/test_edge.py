@@ -182,6 +182,7 @@ def test_ready_estate_verifies_all_three_edge_items(aws: EdgeAws) -> None:
     [
         ("edge.auth-handler", "edge_auth_function"),
         ("edge.auth-handler", "distributions"),
+        ("edge.auth-handler", "health_check_paths"),
         ("edge.redirects", "edge_redirect_function"),
         ("edge.redirects", "distributions"),
         ("edge.iam-role", "edge_role"),
@@ -192,7 +193,7 @@ def test_each_edge_probe_fails_naming_its_missing_configuration_key(
     aws: EdgeAws, probe: str, key: str
 ) -> None:
     stub_ready_cloudfront(aws.cloudfront)
-    empty = () if key == "distributions" else None
+    empty = () if key in ("distributions", "health_check_paths") else None
     result = verify(aws, replace(CONFIG, **{key: empty}))[probe]
     assert (result.status, result.summary) == (
         Status.FAILING,
@@ -247,17 +248,47 @@ def test_auth_handler_fails_when_only_latest_exists(aws: EdgeAws) -> None:
             default=behaviour("web-failover", associations={"viewer-request": function_arn("other-auth")})
         ),
     ],
-    ids=["viewer-response-only", "on-a-path-behaviour", "another-function"],
+    ids=["viewer-response-only", "on-a-path-behaviour-not-serving-the-api", "another-function"],
 )
-def test_auth_handler_fails_without_viewer_request_on_the_default_behaviour(
+def test_auth_handler_fails_without_viewer_request_on_the_behaviour_serving_the_api(
     aws: EdgeAws, web: dict[str, Any]
 ) -> None:
     result = with_web(aws, web)["edge.auth-handler"]
     assert (result.status, result.summary) == (
         Status.FAILING,
         f"distribution {WEB_DISTRIBUTION} has no viewer-request association with {AUTH_FUNCTION} "
-        "on the default behaviour",
+        "on behaviour default (*), which serves /beak/system/status, /beak",
     )
+
+
+def test_auth_handler_fails_when_an_api_path_behaviour_lacks_it_though_the_default_has_it(
+    aws: EdgeAws,
+) -> None:
+    """CloudFront runs only the associations of the behaviour a request is routed to."""
+    bypass = behaviour("web-failover", path="/beak/system/*")
+    result = with_web(aws, web_distribution(behaviours=(bypass,)))["edge.auth-handler"]
+    assert (result.status, result.summary) == (
+        Status.FAILING,
+        f"distribution {WEB_DISTRIBUTION} has no viewer-request association with {AUTH_FUNCTION} "
+        "on behaviour /beak/system/*, which serves /beak/system/status",
+    )
+    assert result.facts["api_behaviours"][WEB_DISTRIBUTION] == {
+        "/beak/system/status": "/beak/system/*",
+        "/beak": "default (*)",
+    }
+
+
+def test_auth_handler_needs_it_only_on_the_behaviours_serving_the_api(aws: EdgeAws) -> None:
+    api = behaviour(
+        "web-failover", path="/beak*", associations={"viewer-request": function_arn(AUTH_FUNCTION)}
+    )
+    redirect_only = {"origin-request": function_arn(REDIRECT_FUNCTION)}
+    web = web_distribution(default=behaviour("web-failover", associations=redirect_only), behaviours=(api,))
+    result = with_web(aws, web)["edge.auth-handler"]
+    assert result.status is Status.VERIFIED
+    assert result.facts["associations"][WEB_DISTRIBUTION] == [
+        {"behaviour": "/beak*", "event_type": "viewer-request", "function_arn": function_arn(AUTH_FUNCTION)}
+    ]
 
 
 def test_auth_handler_fails_when_a_distribution_runs_an_unpublished_version(aws: EdgeAws) -> None:
@@ -392,38 +423,149 @@ def test_iam_role_fails_when_the_trust_policy_omits_edgelambda(aws: EdgeAws) -> 
     result = verify(aws)["edge.iam-role"]
     assert (result.status, result.summary) == (
         Status.FAILING,
-        f"role {EDGE_ROLE} does not trust edgelambda.amazonaws.com for sts:AssumeRole",
+        f"role {EDGE_ROLE} does not trust edgelambda.amazonaws.com for sts:AssumeRole: "
+        "no statement allows it",
     )
 
 
-@pytest.mark.parametrize(
-    ("trust", "trusted"),
-    [
-        (
-            trust_policy(
-                allow("lambda.amazonaws.com"), allow("edgelambda.amazonaws.com", ["sts:AssumeRole"])
-            ),
-            True,
-        ),
-        (trust_policy(allow(BOTH_SERVICES, "sts:*")), True),
-        (trust_policy(allow(BOTH_SERVICES, "sts:TagSession")), False),
-        (
-            trust_policy(
-                allow("lambda.amazonaws.com"), {**allow("edgelambda.amazonaws.com"), "Effect": "Deny"}
-            ),
-            False,
-        ),
-    ],
-    ids=["statement-per-service", "action-wildcard", "other-action", "deny-statement"],
-)
-def test_iam_role_reads_every_shape_of_trust_policy(
-    aws: EdgeAws, trust: dict[str, Any], trusted: bool
-) -> None:
+def deny(services: str | list[str], action: str | list[str] = "sts:AssumeRole") -> dict[str, Any]:
+    return {**allow(services, action), "Effect": "Deny"}
+
+
+def conditioned(statement: dict[str, Any], operator: str, key: str, value: Any) -> dict[str, Any]:
+    return {**statement, "Condition": {operator: {key: value}}}
+
+
+def judge_trust(aws: EdgeAws, trust: dict[str, Any]) -> ProbeResult:
     role_arn = create_role(aws, trust=trust)
     create_function(aws, AUTH_FUNCTION, role_arn)
     create_function(aws, REDIRECT_FUNCTION, role_arn)
     stub_ready_cloudfront(aws.cloudfront)
-    assert verify(aws)["edge.iam-role"].status is (Status.VERIFIED if trusted else Status.FAILING)
+    return verify(aws)["edge.iam-role"]
+
+
+ALLOW_BOTH = allow(BOTH_SERVICES)
+SOURCE_ACCOUNT = ("StringEquals", "aws:SourceAccount", ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("trust", "status"),
+    [
+        (trust_policy(allow("lambda.amazonaws.com"), allow("edgelambda.amazonaws.com", ["sts:AssumeRole"])),
+         Status.VERIFIED),
+        (trust_policy(allow(BOTH_SERVICES, "sts:*")), Status.VERIFIED),
+        (trust_policy(allow(BOTH_SERVICES, "STS:assume?ole")), Status.VERIFIED),
+        (trust_policy({**ALLOW_BOTH, "Principal": "*"}), Status.VERIFIED),
+        (trust_policy({"Effect": "Allow", "Principal": {"Service": BOTH_SERVICES}, "NotAction": "sts:TagSession"}),
+         Status.VERIFIED),
+        (trust_policy(allow(BOTH_SERVICES, "sts:TagSession")), Status.FAILING),
+        (trust_policy({"Effect": "Allow", "Principal": {"Service": BOTH_SERVICES}, "NotAction": "sts:Assume*"}),
+         Status.FAILING),
+        (trust_policy(allow("lambda.amazonaws.com"), deny("edgelambda.amazonaws.com")), Status.FAILING),
+        (trust_policy(ALLOW_BOTH, deny("edgelambda.amazonaws.com", "sts:*")), Status.FAILING),
+        (trust_policy(ALLOW_BOTH, {"Effect": "Deny", "NotPrincipal": {"Service": "lambda.amazonaws.com"},
+                                   "Action": "sts:AssumeRole"}), Status.FAILING),
+        (trust_policy(ALLOW_BOTH, {"Effect": "Deny", "Principal": "*", "NotAction": "sts:TagSession"}),
+         Status.FAILING),
+    ],
+    ids=["statement-per-service", "action-wildcard", "question-mark-any-case", "principal-star",
+         "not-action-allow", "other-action", "not-action-excludes-it", "deny-statement",
+         "deny-beats-allow", "not-principal-deny", "not-action-deny"],
+)  # fmt: skip
+def test_iam_role_evaluates_allow_deny_and_wildcards_as_iam_does(
+    aws: EdgeAws, trust: dict[str, Any], status: Status
+) -> None:
+    assert judge_trust(aws, trust).status is status
+
+
+def test_an_explicit_deny_beats_an_allow_and_is_named(aws: EdgeAws) -> None:
+    denying = {**deny("edgelambda.amazonaws.com"), "Sid": "NoEdge"}
+    result = judge_trust(aws, trust_policy(ALLOW_BOTH, denying))
+    assert (result.status, result.summary) == (
+        Status.FAILING,
+        f"role {EDGE_ROLE} does not trust edgelambda.amazonaws.com for sts:AssumeRole: statement NoEdge denies it",
+    )
+    assert result.facts["trusted_services"] == ["lambda.amazonaws.com"]
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "value"),
+    [
+        ("Bool", "aws:MultiFactorAuthPresent", "true"),
+        ("NumericLessThan", "aws:MultiFactorAuthAge", "3600"),
+        ("ArnEquals", "aws:PrincipalArn", f"arn:aws:iam::{ACCOUNT}:user/deployer"),
+        ("StringEquals", "aws:PrincipalAccount", ACCOUNT),
+        ("StringEquals", "sts:ExternalId", "beak"),
+        ("Bool", "aws:PrincipalIsAWSService", "false"),
+        ("Null", "aws:MultiFactorAuthPresent", "false"),
+    ],
+)
+def test_an_allow_whose_condition_a_service_principal_cannot_meet_grants_nothing(
+    aws: EdgeAws, operator: str, key: str, value: str
+) -> None:
+    result = judge_trust(aws, trust_policy(conditioned(ALLOW_BOTH, operator, key, value)))
+    assert result.status is Status.FAILING
+    assert result.summary.endswith(
+        "edgelambda.amazonaws.com for sts:AssumeRole: statement #1 allows it only under a condition "
+        "a service principal cannot meet"
+    )
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "value"),
+    [
+        ("BoolIfExists", "aws:MultiFactorAuthPresent", "true"),
+        ("Null", "aws:MultiFactorAuthPresent", "true"),
+        ("StringNotEquals", "aws:PrincipalAccount", "999999999999"),
+        ("ForAllValues:StringEquals", "aws:PrincipalTag/team", "edge"),
+        ("StringLike", "aws:PrincipalServiceName", "*lambda.amazonaws.com"),
+    ],
+)
+def test_conditions_that_hold_for_a_service_principal_still_trust_it(
+    aws: EdgeAws, operator: str, key: str, value: str
+) -> None:
+    assert (
+        judge_trust(aws, trust_policy(conditioned(ALLOW_BOTH, operator, key, value))).status
+        is Status.VERIFIED
+    )
+
+
+def test_a_condition_only_the_request_decides_needs_a_reviewed_attestation(aws: EdgeAws) -> None:
+    result = judge_trust(aws, trust_policy(conditioned(ALLOW_BOTH, *SOURCE_ACCOUNT)))
+    assert result.status is Status.MANUAL
+    assert result.summary == (
+        f"needs a reviewed attestation: role {EDGE_ROLE} trusts lambda.amazonaws.com and "
+        f'edgelambda.amazonaws.com only under {{"StringEquals": {{"aws:SourceAccount": "{ACCOUNT}"}}}}'
+    )
+    assert result.facts["trust"]["lambda.amazonaws.com"]["conditions"] == [
+        {"statement": "#1", "effect": "Allow", "condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+    ]
+    assert len(result.facts["fingerprint"]) == 64
+
+
+def test_an_undecidable_deny_also_needs_review_rather_than_passing(aws: EdgeAws) -> None:
+    source = conditioned(deny(BOTH_SERVICES), "StringNotEquals", "aws:SourceArn", "arn:aws:lambda:*")
+    result = judge_trust(aws, trust_policy(ALLOW_BOTH, source))
+    assert result.status is Status.MANUAL
+    assert result.facts["trust"]["edgelambda.amazonaws.com"]["trust"] == "conditional"
+
+
+def test_the_attestation_fingerprint_changes_with_the_trust_policy(aws: EdgeAws) -> None:
+    first = judge_trust(aws, trust_policy(conditioned(ALLOW_BOTH, *SOURCE_ACCOUNT)))
+    aws.iam.update_assume_role_policy(
+        RoleName=EDGE_ROLE,
+        PolicyDocument=json.dumps(
+            trust_policy(conditioned(ALLOW_BOTH, "StringEquals", "aws:SourceAccount", "1"))
+        ),
+    )
+    second = verify(aws)["edge.iam-role"]
+    assert second.status is Status.MANUAL
+    assert second.facts["fingerprint"] != first.facts["fingerprint"]
+
+
+def test_a_definite_failure_wins_over_a_condition_to_review(aws: EdgeAws) -> None:
+    trust = trust_policy(conditioned(allow("lambda.amazonaws.com"), *SOURCE_ACCOUNT))
+    assert judge_trust(aws, trust).status is Status.FAILING
 
 
 def test_iam_role_fails_when_an_edge_function_runs_with_another_role(aws: EdgeAws) -> None:

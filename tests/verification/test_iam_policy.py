@@ -21,6 +21,7 @@ from mission_control.verification.runner import run_verification
 from tests.verification.estates import (
     CONFIG,
     PRIMARY,
+    SECONDARY,
     seed_ready_dns,
     stub_backup_plan,
     stub_exports,
@@ -75,7 +76,9 @@ def test_policy_is_the_union_of_what_registered_probes_declare() -> None:
 
 def test_a_newly_registered_probes_actions_join_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     registry.load_all()
-    new = registry.Probe("test.new", ("sqs:GetQueueAttributes",), (), lambda config: verified("test.new", ""))
+    new = registry.Probe(
+        "test.new", ("sqs:GetQueueAttributes",), (), (), lambda config: verified("test.new", ""), "fix it"
+    )
     monkeypatch.setitem(registry.PROBES, "test.new", new)
     assert "sqs:GetQueueAttributes" in policy_actions()
 
@@ -95,10 +98,15 @@ def test_every_operation_a_full_verification_performs_is_allowed_and_read_only()
         dynamodb, backup, s3 = (
             ModelStub(clients.get(service, PRIMARY)) for service in ("dynamodb", "backup", "s3")
         )
+        backup_dr = ModelStub(clients.get("backup", SECONDARY))
         for name in FULL_CONFIG.platform_tables:
             stub_table(dynamodb, name)
         # A plan copies two tables and an export the third, so both copy paths make their calls.
-        stub_backup_plan(backup, resources=[table_arn("spaceduck-main"), table_arn("spaceduck-birth-certs")])
+        stub_backup_plan(
+            backup,
+            destination=backup_dr,
+            resources=[table_arn("spaceduck-main"), table_arn("spaceduck-birth-certs")],
+        )
         stub_exports(dynamodb, s3, {"audit-log": "spaceduck-dr-exports"})
         report = run_verification(FULL_CONFIG, catalog=load_default_catalog(), clients=clients)
     assert sorted(performed - set(policy_actions())) == []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from mission_control.catalog import Catalog, Category, Item
-from mission_control.verification.reports import RENDERERS, to_json, to_junit, to_markdown, to_table
+from mission_control.verification.reports import to_json, to_junit, to_markdown, to_table
 from mission_control.verification.results import ProbeResult, Status
 from mission_control.verification.runner import VerificationReport
 
@@ -115,7 +115,3 @@ def test_rich_table_shows_summaries_literally() -> None:
     assert "[environments.production]" in text
     assert "❌ failing" in text and "📝 manual" in text
     assert "1/4 verified, 1 failing, 1 error, 1 manual" in text
-
-
-def test_renderers_cover_the_text_formats() -> None:
-    assert set(RENDERERS) == {"json", "junit", "markdown"}

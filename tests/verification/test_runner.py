@@ -47,7 +47,7 @@ def register(monkeypatch: pytest.MonkeyPatch) -> Register:
             monkeypatch.setitem(registry.COLLECTORS, name, collect)
         names = tuple(collectors or ()) + uses
         monkeypatch.setitem(
-            registry.PROBES, item_id, registry.Probe(item_id, ("test:Read",), names, evaluate)
+            registry.PROBES, item_id, registry.Probe(item_id, ("test:Read",), names, (), evaluate, "fix it")
         )
 
     return add
@@ -73,7 +73,9 @@ def test_items_without_a_probe_are_manual_and_ask_for_evidence(register: Registe
     assert (result.status, result.summary, result.facts) == (Status.MANUAL, MANUAL_SUMMARY, {})
 
 
-def test_a_raising_collector_errors_only_the_items_that_need_it(register: Register) -> None:
+def test_a_raising_collector_errors_only_the_items_that_need_it(
+    register: Register, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(config: EnvironmentConfig, clients: AwsClients) -> Any:
         raise RuntimeError("endpoint exploded")
 
@@ -85,9 +87,11 @@ def test_a_raising_collector_errors_only_the_items_that_need_it(register: Regist
     assert results["test.broken"].status is Status.ERROR
     assert results["test.broken"].summary == "collector broken failed: RuntimeError: endpoint exploded"
     assert (results["test.fine"].status, results["test.fine"].summary) == (Status.VERIFIED, "saw 42")
+    [logged] = [entry for entry in caplog.records if entry.name == "mission_control.verification.runner"]
+    assert logged.getMessage() == f"collector broken failed for {CONFIG.name}" and logged.exc_info
 
 
-def test_a_raising_probe_errors_only_its_item(register: Register) -> None:
+def test_a_raising_probe_errors_only_its_item(register: Register, caplog: pytest.LogCaptureFixture) -> None:
     def buggy(config: EnvironmentConfig, data: dict[str, Any]) -> ProbeResult:
         return verified("test.buggy", data["missing"])
 
@@ -96,6 +100,8 @@ def test_a_raising_probe_errors_only_its_item(register: Register) -> None:
     results = run(catalog_of("test.buggy", "test.fine"))
     assert results["test.buggy"].status is Status.ERROR
     assert results["test.buggy"].summary == "probe test.buggy failed: KeyError: 'missing'"
+    [logged] = [entry for entry in caplog.records if entry.name == "mission_control.verification.runner"]
+    assert logged.getMessage() == f"probe test.buggy failed for {CONFIG.name}" and logged.exc_info
     assert results["test.fine"].status is Status.FAILING
 
 

@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mission_control.cli import app
+from mission_control.cli.verification import readiness_exit_code
 from mission_control.demo.estate import EXPECTED_FAILING, demo_config_toml
-from tests.conftest import DemoEstate
+from tests.conftest import DemoEstate, free_port
 
 runner = CliRunner()
 
@@ -90,8 +91,8 @@ def test_a_ticked_item_that_fails_is_reported_as_regressed(config_file: Path, tm
         ("[environments.production]\nprimary_region = 1\nsecondary_region = 'x'\n", (), "primary_region: expected a non-empty string"),
         ("[environments.production]\nprimary_region = 'a'\nsecondary_region = 'b'\ncolour = 'red'\n", (), "unknown key 'colour'"),
         ("not toml ===", (), "not valid TOML"),
-        ("[environments.staging]\nprimary_region = 'a'\nsecondary_region = 'b'\n[environments.dev]\nprimary_region = 'a'\nsecondary_region = 'b'\n", (), "no [environments.production] table"),
-        ("[environments.production]\nprimary_region = 'a'\nsecondary_region = 'b'\n", ("--format", "pdf"), "unknown format 'pdf'"),
+        ("[environments.staging]\nprimary_region = 'us-east-1'\nsecondary_region = 'eu-west-1'\n[environments.dev]\nprimary_region = 'us-east-1'\nsecondary_region = 'eu-west-1'\n", (), "no [environments.production] table"),
+        ("[environments.production]\nprimary_region = 'us-east-1'\nsecondary_region = 'eu-west-1'\n", ("--format", "pdf"), "unknown format 'pdf'"),
     ],
 )  # fmt: skip
 def test_configuration_and_usage_errors_exit_2_with_the_key_named(
@@ -117,3 +118,34 @@ def test_iam_policy_command_prints_a_read_only_policy() -> None:
     assert statement["Effect"] == "Allow"
     assert "dynamodb:DescribeContinuousBackups" in statement["Action"]
     assert all(action.split(":")[1].startswith(("List", "Get", "Describe")) for action in statement["Action"])
+
+
+@pytest.mark.parametrize(
+    ("failing", "error", "code"),
+    [(0, 0, 0), (2, 0, 1), (2, 3, 1), (0, 3, 3)],
+    ids=["ready", "failing", "failing-and-error", "only-error"],
+)
+def test_verify_exit_code_tells_ready_from_failing_from_unchecked(
+    failing: int, error: int, code: int
+) -> None:
+    summary = {"total": 20, "verified": 20 - failing - error, "failing": failing, "error": error, "manual": 0}
+    assert readiness_exit_code(summary) == code
+
+
+def test_verify_exits_3_when_nothing_fails_but_aws_cannot_be_reached(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = verify("--config", str(config_file), "--format", "json")
+    summary = json.loads(result.stdout)["summary"]
+    assert (summary["failing"], summary["verified"]) == (0, 0) and summary["error"] > 0
+    assert result.exit_code == 3, result.stderr
+
+
+def test_fail_under_keeps_its_meaning_when_items_are_in_error(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert verify("--config", str(config_file), "--fail-under", "0", "--format", "json").exit_code == 0

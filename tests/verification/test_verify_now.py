@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from mission_control.catalog import Catalog
 from mission_control.db.database import Database
 from mission_control.settings import Settings
-from mission_control.verification.aws import AwsClients
+from mission_control.verification.models import VerificationRun
 from mission_control.web.app import create_app
-from tests.conftest import DemoEstate, bearer, make_user, page_csrf_token, sign_in, token_for
+from tests.conftest import DemoEstate, bearer, gated_clients, make_user, page_csrf_token, sign_in, token_for
 
 VERIFICATION = "/api/v1/environments/production/verification"
 CHECKLIST = "/api/v1/environments/production/checklist"
-
-
-@pytest.fixture
-def released() -> Iterator[threading.Event]:
-    """AWS calls made through `gated_clients` wait for this event; it is set at teardown regardless."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-def gated_clients(released: threading.Event) -> AwsClients:
-    """Real boto3 clients whose requests wait until `released` is set (a botocore event hook)."""
-    session = boto3.Session()
-
-    def wait_for_release(**_: Any) -> None:
-        released.wait(timeout=30)
-
-    session.events.register("before-send", wait_for_release)
-    return AwsClients(session)
 
 
 @pytest.fixture
@@ -45,11 +25,11 @@ def verifying_client(
     demo_aws: DemoEstate, database: Database, database_url: str, catalog: Catalog, released: threading.Event
 ) -> Iterator[TestClient]:
     app = create_app(
-        Settings(database_url=database_url),
+        Settings(database_url=database_url, jobs="in-process"),
         database=database,
         catalog=catalog,
         configs={"production": demo_aws.config},
-        clients_factory=lambda: gated_clients(released),
+        clients_factory=lambda config: gated_clients(released),
     )
     with TestClient(app) as client:
         yield client
@@ -63,9 +43,9 @@ def test_verify_now_runs_in_the_background_and_results_reach_the_checklist(
     assert started.status_code == 202
     assert started.json()["progress"]["total"] > 0
     again = verifying_client.post(VERIFICATION, headers=editor)
-    assert again.status_code == 409 and "already running" in again.json()["detail"]
+    assert again.status_code == 409 and "already queued or running" in again.json()["detail"]
     released.set()
-    assert verifying_client.app.state.verification_jobs.wait("production", timeout=60)
+    assert verifying_client.app.state.runner.wait_idle(timeout=60)
     state = verifying_client.get(VERIFICATION, headers=editor).json()
     assert state["progress"] is None
     assert (state["last_run"]["state"], state["last_run"]["triggered_by"]) == ("completed", "ed")
@@ -75,6 +55,9 @@ def test_verify_now_runs_in_the_background_and_results_reach_the_checklist(
     assert items["dns.failover-ttl"]["verification"]["status"] == "failing"
     assert items["dns.latency-routing"]["verification"]["status"] == "verified"
     assert items["dns.failover-runbook"]["verification"]["status"] == "manual"
+    with database.read() as session:
+        (rates,) = session.scalars(select(VerificationRun.request_rates)).all()
+    assert rates["base"]["dynamodb"]["requests"] > 0 and rates["base"]["route53"]["max_per_second"] >= 1
 
 
 def test_dashboard_shows_proofs_and_a_regressed_tick(
@@ -94,10 +77,10 @@ def test_dashboard_shows_proofs_and_a_regressed_tick(
         "/environments/production/verify", data={"csrf_token": token}, follow_redirects=False
     )
     assert response.status_code == 303
-    assert verifying_client.app.state.verification_jobs.wait("production", timeout=60)
+    assert verifying_client.app.state.runner.wait_idle(timeout=60)
     page = verifying_client.get("/").text
     assert "✔ Verified — " in page and "✖ Failing — " in page and "Manual: needs evidence" in page
-    assert page.count("⚠ Regressed") == page.count('data-field="regressed"')
+    assert page.count('data-field="regressed">') == 1  # shown on the one ticked item whose probe fails
     regressed_item = page.split('id="item-dns.failover-ttl"', 1)[1].split("</li>", 1)[0]
     assert 'data-field="regressed">' in regressed_item  # shown (no `hidden`)
     assert "Last run completed" in page
@@ -114,6 +97,8 @@ def test_verify_now_without_configuration_says_how_to_configure(
         "configured": False,
         "progress": None,
         "last_run": None,
+        "schedule": None,
+        "problem": None,
     }
 
 

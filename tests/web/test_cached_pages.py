@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -12,6 +11,8 @@ from mission_control.db.base import utcnow
 from mission_control.db.database import Database
 from mission_control.evidence import service as evidence
 from mission_control.evidence.drills.record import DrillRecord, Outcome
+from mission_control.settings import Settings
+from mission_control.web.app import create_app
 from tests.conftest import bearer, change_item, token_for
 
 CHECKLIST = "/api/v1/environments/production/checklist"
@@ -51,27 +52,29 @@ def test_a_write_by_another_process_shows_on_the_next_read(
 
 
 def test_evidence_expiring_shows_without_any_write(
-    client: TestClient, database: Database, catalog: Catalog
+    database: Database, database_url: str, catalog: Catalog
 ) -> None:
     """A passed drill ages out of its 90-day window while nobody writes: the cached view must notice."""
     edge_item = "edge.latency"
     valid_days = catalog.item(edge_item).evidence.valid_days
-    finished = utcnow() - timedelta(days=valid_days) + timedelta(seconds=2)
+    finished = utcnow() - timedelta(days=1)
     record = DrillRecord(
         "edge-latency", "production", edge_item, finished - timedelta(minutes=1), finished, Outcome.PASSED
     )
     with database.transaction() as session:
         evidence.record_drill(session=session, environment_name="production", record=record, actor="ana")
+    moment = [utcnow()]
+    app = create_app(
+        Settings(database_url=database_url), database=database, catalog=catalog, clock=lambda: moment[0]
+    )
     headers = bearer(token_for(database, "viewer", "viewer"))
+    with TestClient(app) as client:
+        fresh = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
+        assert (fresh["evidence"]["state"], fresh["done"]) == ("complete", True)
 
-    fresh = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
-    assert fresh["evidence"]["state"] == "complete"
-    assert fresh["done"] is True
-
-    time.sleep((finished + timedelta(days=valid_days) - utcnow()).total_seconds() + 0.2)
-    stale = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
-    assert stale["evidence"]["state"] == "stale"
-    assert stale["done"] is False
+        moment[0] = finished + timedelta(days=valid_days)
+        stale = item(client.get(CHECKLIST, headers=headers).json(), edge_item)
+        assert (stale["evidence"]["state"], stale["done"]) == ("stale", False)
 
 
 def test_a_patch_answers_with_the_item_exactly_as_the_checklist_then_shows_it(

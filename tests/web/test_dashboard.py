@@ -11,7 +11,7 @@ from markupsafe import escape
 
 from mission_control.catalog import Catalog
 from mission_control.db.database import Database
-from tests.conftest import bearer, make_user, page_csrf_token, sign_in, token_for
+from tests.conftest import bearer, make_user, page_csrf_token, queries, sign_in, token_for
 
 PASSWORD = "correct horse"
 
@@ -220,3 +220,73 @@ def test_logout_ends_the_session(editor_client: TestClient) -> None:
         editor_client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     )
     assert editor_client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_favicon_is_served_where_browsers_look_for_it(editor_client: TestClient) -> None:
+    linked = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', editor_client.get("/").text)
+    assert linked is not None
+    icon = editor_client.get(linked.group(1))
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.lstrip().startswith("<svg")
+    legacy = editor_client.get("/favicon.ico", follow_redirects=False)  # asked for without any link
+    assert (legacy.status_code, legacy.headers["location"]) == (301, linked.group(1))
+    assert editor_client.get("/favicon.ico").content == icon.content
+
+
+def item_section(page: str, item_id: str) -> str:
+    """The item's part of the page: up to the next item, or the end of its category."""
+    return re.split(r'<li class="item |</section>', page.split(f'id="item-{item_id}"', 1)[1], maxsplit=1)[0]
+
+
+def test_an_items_newest_changes_are_in_its_details_without_javascript(editor_client: TestClient) -> None:
+    tick(editor_client, "dns.failover-ttl")
+    for number in range(11):
+        token = page_csrf_token(editor_client.get("/").text)
+        note = f"<b>note {number}</b>"
+        form = {
+            "csrf_token": token,
+            "form_kind": "details",
+            "owner": "",
+            "note": note,
+            "version": str(number + 1),
+        }
+        response = editor_client.post("/environments/production/items/dns.failover-ttl", data=form)
+        assert response.status_code == 200, response.text
+
+    history = item_section(editor_client.get("/").text, "dns.failover-ttl").split(
+        'class="recent-changes"', 1
+    )[1]
+    changes = re.findall(r"<li>(.*?)</li>", history, flags=re.S)
+
+    assert len(changes) == 10  # the newest ten; the tick and the first note are on the history page
+    assert visible_text(changes[0]).endswith(" UTC ed note: <b>note 9</b> → <b>note 10</b>")
+    assert "<b>note 10</b>" not in history  # a note is text, never markup
+    assert "Older changes, evidence and drill runs" in history
+    assert 'href="/environments/production/items/dns.failover-ttl/history"' in history
+    untouched = item_section(editor_client.get("/").text, "edge.latency")
+    assert "No changes yet." in untouched and "Full history, evidence and drill runs" in untouched
+
+
+def test_the_dashboard_reads_every_items_history_in_one_query(
+    editor_client: TestClient, catalog: Catalog
+) -> None:
+    database = editor_client.app.state.database
+    tick(editor_client, "dns.failover-ttl")
+    editor_client.get("/")  # the first page of a session reads a few things once
+    tick(editor_client, "dns.failover-ttl", checked=False, version=1)  # a write: the next page is read anew
+    with queries(database) as one_item_changed:
+        assert "ed unchecked" in visible_text(editor_client.get("/").text)
+
+    for item in catalog.items:
+        if item.id != "dns.failover-ttl":
+            tick(editor_client, item.id)
+    tick(editor_client, "dns.failover-ttl", version=2)
+    with queries(database) as every_item_changed:
+        page = editor_client.get("/").text
+    assert all("ed checked" in visible_text(item_section(page, item.id)) for item in catalog.items)
+
+    def history_reads(seen: list[str]) -> list[str]:  # not the live feed's polls, which run meanwhile
+        return [query for query in seen if "audit_events.item_id =" in query]
+
+    assert len(history_reads(one_item_changed)) == len(history_reads(every_item_changed)) == 1

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from mission_control.catalog import Catalog
 from mission_control.cli import app as cli
-from mission_control.db.base import utcnow
+from mission_control.db.base import Base, utcnow
 from mission_control.db.database import Database
-from mission_control.identity.models import LoginFailure, WebSession
+from mission_control.identity.lockout import ANY_CLIENT, LockoutPolicy
+from mission_control.identity.models import LoginAttempt, WebSession
 from mission_control.progress.models import AuditEvent
 from mission_control.settings import Settings
 from mission_control.web.app import create_app
@@ -110,7 +111,7 @@ def test_fewer_failures_than_the_limit_do_not_lock_and_a_success_forgets_them(
         assert try_password(client, alice, "wrong password").status_code == 401
     assert try_password(client, alice, PASSWORD).status_code == 303
     with database.read() as session:
-        assert session.scalars(select(LoginFailure)).all() == []
+        assert session.scalars(select(LoginAttempt).where(LoginAttempt.client != ANY_CLIENT)).all() == []
     for _ in range(MAX_FAILURES - 1):
         assert try_password(client, alice, "wrong password").status_code == 401
     assert try_password(client, alice, PASSWORD).status_code == 303
@@ -123,8 +124,8 @@ def test_unknown_names_are_locked_the_same_way(client: TestClient) -> None:
 def test_the_lockout_ends_after_its_time(client: TestClient, database: Database, alice: str) -> None:
     fail_until_locked(client, alice)
     with database.transaction() as session:  # 15 minutes pass
-        for failure in session.scalars(select(LoginFailure)):
-            failure.at -= timedelta(minutes=15)
+        for attempt in session.scalars(select(LoginAttempt)):
+            attempt.last_failure_at -= timedelta(minutes=15)
     assert try_password(client, alice, PASSWORD).status_code == 303
 
 
@@ -230,7 +231,7 @@ def test_sign_out_everywhere_ends_every_session_of_that_user_only(
         assert client.get("/api/v1/me").status_code == 401
         assert laptop.get("/api/v1/me").status_code == 401
         assert bobs.get("/api/v1/me").json()["name"] == "bob"
-    assert audit_actions(database)[-1] == (alice, "logout.everywhere", "sessions ended: 2")
+    assert audit_actions(database)[-1] == (alice, "logout.everywhere", f"sessions ended for {alice}: 2")
 
 
 def test_sign_out_everywhere_needs_the_csrf_token(client: TestClient, alice: str) -> None:
@@ -252,3 +253,63 @@ def test_an_admin_can_end_someones_sessions_from_the_cli(
     unknown = CliRunner().invoke(cli, ["user", "logout", "nobody"])
     assert unknown.exit_code == 2
     assert "user 'nobody' does not exist" in unknown.output
+
+
+def test_a_name_guessed_from_many_addresses_slows_down_instead_of_locking(
+    app: FastAPI, client: TestClient, database: Database, alice: str
+) -> None:
+    """Each address stays under its own lockout, yet the name waits longer and longer between tries;
+    once the wait is over the right password works, from anywhere."""
+    for address in range(2 * MAX_FAILURES):
+        with another_browser(app, f"203.0.113.{address}") as guesser:
+            assert try_password(guesser, alice, "wrong password").status_code == 401
+    with another_browser(app, "198.51.100.7") as colleague:
+        slowed = try_password(colleague, alice, PASSWORD)
+        assert slowed.status_code == 429
+        assert "Too many failed sign-ins for this user: try again in 1 second." in slowed.text
+        assert slowed.headers["Retry-After"] == "1"
+        with database.transaction() as session:  # the second passes
+            for attempt in session.scalars(select(LoginAttempt)):
+                attempt.last_failure_at -= timedelta(seconds=1)
+        assert try_password(colleague, alice, PASSWORD).status_code == 303
+
+
+def test_the_wait_grows_with_each_failure_up_to_a_minute() -> None:
+    policy = LockoutPolicy(MAX_FAILURES, timedelta(minutes=15))
+    waits = [policy.name_delay(failures).total_seconds() for failures in range(4 * MAX_FAILURES)]
+    assert waits[: 2 * MAX_FAILURES] == [0] * 2 * MAX_FAILURES
+    assert waits[2 * MAX_FAILURES : 2 * MAX_FAILURES + 7] == [1, 2, 4, 8, 16, 32, 60]
+    assert max(waits) == 60
+
+
+def test_a_failed_sign_in_never_stores_the_typed_name(client: TestClient, database: Database) -> None:
+    """People type passwords into the name field: only a keyed hash of it is kept, for counting."""
+    typed = "Tr0ub4dor&3-my-password"
+    assert try_password(client, typed, "wrong password").status_code == 401
+    with database.read() as session:
+        stored = [
+            value
+            for table in Base.metadata.sorted_tables
+            for row in session.execute(select(table))
+            for value in row
+            if isinstance(value, str)
+        ]
+    assert not [value for value in stored if "Tr0ub4dor" in value]
+    assert audit_actions(database)[-1][:2] == ("anonymous", "login.failed")
+
+
+def test_failed_sign_ins_for_unknown_names_are_counted_in_one_event(
+    app: FastAPI, client: TestClient, database: Database, alice: str
+) -> None:
+    """Guessing names cannot grow the audit log without bound; a real user's failures stay named."""
+    for number in range(12):
+        with another_browser(app, f"203.0.113.{number}") as guesser:
+            assert try_password(guesser, f"guess-{number}", "wrong password").status_code == 401
+    assert try_password(client, alice, "wrong password").status_code == 401
+    events = audit_actions(database)
+    assert [(actor, action) for actor, action, _ in events] == [
+        ("anonymous", "login.failed"),
+        (alice, "login.failed"),
+    ]
+    count, _, latest = (events[0][2] or "").partition(" since ")
+    assert count == "12" and latest.endswith("UTC; latest: from 203.0.113.11")

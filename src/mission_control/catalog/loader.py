@@ -13,13 +13,15 @@ from typing import Any
 
 import yaml
 
+from mission_control.errors import MissionControlError
+
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("multi-region-readiness.yaml")
 EFFORTS = ("Low", "Medium", "High")
 EVIDENCE_KINDS = ("document", "drill", "attestation")
 _ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*")
 
 
-class CatalogError(Exception):
+class CatalogError(MissionControlError):
     """A malformed catalog; the message says where and what."""
 
 

@@ -1,9 +1,11 @@
 """Declarative base with naming conventions, so constraint names match on SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -40,3 +42,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def upsert(session: Session, model: type[Base]) -> Any:
+    """An INSERT with `on_conflict_do_nothing` / `on_conflict_do_update` for the session's engine
+    (both SQLite and PostgreSQL have them, with the same API)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)

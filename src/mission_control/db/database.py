@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # server reuses connections instead of opening one (and running its PRAGMAs) per request.
 SQLITE_READ_POOL_SIZE = 40
 SQLITE_WRITE_POOL_SIZE = 4
+LIVE_CHANNEL = "mission_control_live"  # NOTIFY channel of live updates (web/events.py)
+_AUDIT_TABLE = "audit_events"
 
 
 class Database:
@@ -49,6 +51,8 @@ class Database:
             self._writer_queue = nullcontext()  # PostgreSQL locks rows, not the database
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        if not self.is_sqlite:
+            event.listen(self._write_sessions, "after_flush", _wake_live_updates)
 
     def _prepare_sqlite_file(self) -> None:
         if not self._in_memory:
@@ -112,3 +116,10 @@ class Database:
         if self.is_sqlite and self._watch is not None:
             self._watch[1].close()
             self._watch = None
+
+
+def _wake_live_updates(session: Session, _flush_context: Any) -> None:
+    """PostgreSQL: a flush that adds audit events NOTIFYs every replica's poller, delivered at commit
+    (and not at all on rollback). PostgreSQL folds identical notifications of one transaction."""
+    if any(getattr(instance, "__tablename__", None) == _AUDIT_TABLE for instance in session.new):
+        session.connection().execute(text("SELECT pg_notify(:channel, '')"), {"channel": LIVE_CHANNEL})

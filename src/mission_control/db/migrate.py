@@ -12,6 +12,12 @@ from mission_control.db.database import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _POSTGRES_MIGRATION_LOCK = 0x4D43_4442  # an arbitrary advisory-lock key: "MCDB"
+QUEUE_TABLE_PREFIX = "procrastinate_"  # the job queue's tables (PostgreSQL), made by revision 0008
+
+
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Whether a database object belongs to our models: the job queue's tables are procrastinate's."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))
 
 
 def alembic_config() -> Config:

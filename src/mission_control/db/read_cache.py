@@ -32,33 +32,38 @@ class _Entry:
 
 
 class ReadCache:
-    def __init__(self, database: Database, max_entries: int = 256) -> None:
+    def __init__(
+        self, database: Database, max_entries: int = 256, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._database = database
+        self._clock = clock
         self._max_entries = max_entries
         self._entries: dict[Hashable, _Entry] = {}
         self._stripes = tuple(threading.Lock() for _ in range(LOCK_STRIPES))  # bounded, unlike a lock per key
         self._guard = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[Session], tuple[T, datetime | None]]) -> T:
-        """`compute(session)` returns the value and when it stops being true (None: only on writes)."""
+    def get(self, key: Hashable, compute: Callable[[Session, datetime], tuple[T, datetime | None]]) -> T:
+        """`compute(session, now)` returns the value as of `now` (the cache's clock, so a test can move
+        it) and when the value stops being true (None: only on writes)."""
         stamp = self._database.data_stamp()  # before the read: see Database.data_stamp
-        entry = self._fresh(key, stamp)
+        now = self._clock()
+        entry = self._fresh(key, stamp, now)
         if entry is not None:
             return entry.value
         with self._stripes[hash(key) % LOCK_STRIPES]:
-            entry = self._fresh(key, stamp)  # computed while we waited
+            entry = self._fresh(key, stamp, now)  # computed while we waited
             if entry is not None:
                 return entry.value
             with self._database.read() as session:
-                value, valid_until = compute(session)
+                value, valid_until = compute(session, now)
             self._store(key, _Entry(stamp, valid_until, value))
             return value
 
-    def _fresh(self, key: Hashable, stamp: Hashable) -> _Entry | None:
+    def _fresh(self, key: Hashable, stamp: Hashable, now: datetime) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is None or entry.stamp != stamp:
             return None
-        if entry.valid_until is not None and utcnow() >= entry.valid_until:
+        if entry.valid_until is not None and now >= entry.valid_until:
             return None
         return entry
 

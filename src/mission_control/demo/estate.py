@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from mission_control.demo.endpoints import DemoEndpoints
 from mission_control.verification.config import EnvironmentConfig
 
 PRIMARY_REGION = "us-east-1"
@@ -60,8 +61,13 @@ class _Clients:
         return self._clients[service, region]
 
 
-def seed_demo_estate(endpoint_url: str) -> EnvironmentConfig:
-    """Create the sample estate on the moto server at `endpoint_url`; return its configuration."""
+RTO_TARGET_SECONDS = 900  # the recovery objectives the restore and DNS drills are judged against
+RPO_TARGET_SECONDS = 300
+
+
+def seed_demo_estate(endpoint_url: str, endpoints: DemoEndpoints | None = None) -> EnvironmentConfig:
+    """Create the sample estate on the moto server at `endpoint_url`; return its configuration, with
+    the recovery targets and, given `endpoints`, the URLs the edge-latency and failover drills reach."""
     clients = _Clients(endpoint_url)
     account_id = clients("sts").get_caller_identity()["Account"]
     table_arns = _seed_tables(clients)
@@ -85,6 +91,10 @@ def seed_demo_estate(endpoint_url: str) -> EnvironmentConfig:
         edge_role="beak-edge-execution",
         cognito_primary_pool=primary_pool,
         cognito_backup_pool=backup_pool,
+        rto_seconds=RTO_TARGET_SECONDS,
+        rpo_seconds=RPO_TARGET_SECONDS,
+        edge_latency_urls=endpoints.edge_latency_urls if endpoints else (),
+        origin_health_urls=endpoints.origin_health_urls if endpoints else (),
     )
 
 
@@ -109,6 +119,8 @@ def _toml_string(text: str) -> str:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, int):
@@ -163,6 +175,10 @@ def _seed_tables(clients: _Clients) -> list[str]:
             dynamodb.update_table(
                 TableName=table, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY_REGION}}]
             )
+            if table not in TABLES_WITHOUT_PITR:  # PITR is set per replica: AWS does not copy it
+                clients("dynamodb", SECONDARY_REGION).update_continuous_backups(
+                    TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
     dynamodb.update_time_to_live(
         TableName="spaceduck-sessions",
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},

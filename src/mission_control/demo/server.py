@@ -10,7 +10,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from mission_control.demo.moto_extensions import AwsParityLayer
+from mission_control.demo.moto_extensions import AwsParityLayer, CognitoReplicaLayer
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -36,7 +36,7 @@ class _ExtendedMotoServer(ThreadedMotoServer):
             self._server = make_server(
                 self._ip_address,
                 self._port,
-                AwsParityLayer(DomainDispatcherApplication(create_backend_app)),
+                AwsParityLayer(CognitoReplicaLayer(DomainDispatcherApplication(create_backend_app))),
                 threaded=True,
                 request_handler=_QuietRequestHandler,
                 fd=self._listener.fileno(),
@@ -44,7 +44,7 @@ class _ExtendedMotoServer(ThreadedMotoServer):
         finally:
             self._listener.close()  # werkzeug serves on its own duplicate of the descriptor
             self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)  # stop() waits at most this long
 
     def stop(self) -> None:
         super().stop()

@@ -1,7 +1,9 @@
 """Cognito evidence: the parity diff as a document, and the token-sync strategy template to attest.
 
-User pools do not replicate between regions, so the team must choose and write down how identities
-survive a failover; the template starts from the live pools so the decision is about the real setup.
+A separate backup pool shares no users or tokens with the primary, so the team must choose and write
+down how identities survive a failover (with Cognito's native replication, `cognito.token-sync` is
+proven by its probe instead); the template starts from the live pools so the decision is about the
+real setup.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from mission_control.escaping import markdown_cell
 from mission_control.evidence.errors import EvidenceError
 from mission_control.verification.collectors.cognito import CognitoSnapshot, UserPoolSnapshot
 from mission_control.verification.config import EnvironmentConfig
@@ -19,7 +22,7 @@ from mission_control.verification.results import Status
 
 def _cell(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_cell(text)
 
 
 def cognito_parity_document(
@@ -30,18 +33,19 @@ def cognito_parity_document(
     if result.status is Status.ERROR or "diff" not in result.facts:
         raise EvidenceError(result.summary)
     diff = result.facts["diff"]
+    role = "replica" if "replica_pool" in result.facts else "backup"
     lines = [
         f"# Cognito parity — {config.name}",
         "",
         f"Generated {generated_at:%Y-%m-%d %H:%M UTC} by Mission Control from the live user pools: primary "
-        f"`{result.facts['primary_pool']}` ({config.primary_region}), backup `{result.facts['backup_pool']}` "
+        f"`{result.facts['primary_pool']}` ({config.primary_region}), {role} `{result.facts[f'{role}_pool']}` "
         f"({config.secondary_region}).",
         "",
         f"**{result.summary}**",
         "",
     ]
     if diff:
-        lines += ["| Setting | Primary | Backup |", "|---|---|---|"]
+        lines += [f"| Setting | Primary | {role.capitalize()} |", "|---|---|---|"]
         lines += [f"| {_cell(d['field'])} | {_cell(d['primary'])} | {_cell(d['backup'])} |" for d in diff]
         lines.append("")
     return "\n".join(lines)
@@ -68,8 +72,9 @@ def token_sync_template(config: EnvironmentConfig, cognito: CognitoSnapshot, gen
             f"- Primary pool `{primary.get('Id')}` in {config.primary_region}: about {users} users; "
             f"triggers: {', '.join(triggers) or 'none'}.",
             f"- Backup pool `{backup.get('Id')}` in {config.secondary_region}.",
-            "- Cognito does not replicate users, passwords or refresh tokens between regions: tokens issued by "
-            "the primary pool's issuer are not accepted by the backup pool.",
+            "- A separate backup pool shares no users, passwords or refresh tokens with the primary: tokens issued "
+            "by the primary pool's issuer are not accepted by the backup pool. (Cognito's multi-Region "
+            "replication would replicate them; see `cognito_replication`.)",
             f"- Recovery time objective for sign-in: {rto}.",
             "",
             "## Decision (choose one, delete the other)",

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session, defer
 from mission_control.catalog import Catalog
 from mission_control.db.base import utcnow
 from mission_control.evidence.models import Attestation, DrillRun, Evidence
+from mission_control.evidence.outcomes import failure_reason
+
+DOCUMENT_KINDS = ("file", "document")  # the evidence kinds that meet a catalog's `document` requirement
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ def _latest(session: Session, model: Any, environment_id: int, item_id: str | No
     """The newest record per item (records are append-only, so the highest id), without file contents:
     one indexed query however long the history grows."""
     newest = select(func.max(model.id)).where(model.environment_id == environment_id).group_by(model.item_id)
+    if model is Evidence:  # a link points somewhere; only a file or a written document is the document
+        newest = newest.where(Evidence.kind.in_(DOCUMENT_KINDS))
     if item_id is not None:
         newest = newest.where(model.item_id == item_id)
     query = select(model).where(model.id.in_(newest))
@@ -123,7 +128,11 @@ def _judge_drill(run: DrillRun | None, now: datetime, window: timedelta) -> Kind
     if run is None:
         return KindStatus("drill", "missing", None, "no drill recorded yet")
     if run.outcome != "passed":
-        return KindStatus("drill", "failed", run.finished_at, f"the last {run.drill} drill {run.outcome}")
+        reason = failure_reason(run.record)
+        because = f": {reason}" if reason else ""
+        return KindStatus(
+            "drill", "failed", run.finished_at, f"the last {run.drill} drill {run.outcome}{because}"
+        )
     if now - run.finished_at >= window:
         return KindStatus(
             "drill",

@@ -136,6 +136,8 @@ def region_routes(
     for key in ("hosted_zone", "api_domain"):
         if not getattr(config, key):
             raise EvidenceError(f"not configured: set {key} in [environments.{config.name}]")
+    if route53.ambiguity:
+        raise EvidenceError(route53.ambiguity)
     for value in (route53.zone, route53.records, route53.health_checks):
         if isinstance(value, AwsError):
             raise EvidenceError(str(value))

@@ -14,14 +14,19 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from mission_control.catalog import Catalog, Item
+from mission_control.catalog import Catalog
 from mission_control.evidence.drills.record import DrillRecord
 from mission_control.evidence.models import Attestation, DrillRun, Evidence
 from mission_control.progress.models import AuditEvent
-from mission_control.progress.service import InvalidInput, NotFound, get_environment
+from mission_control.progress.service import InvalidInput, catalog_item, get_environment
+from mission_control.text import text_problem
+from mission_control.verification.latest import latest_results
 
 MAX_FILE_BYTES = 5_000_000
 MAX_STATEMENT_LENGTH = 10_000
+MAX_URL_LENGTH = 2_048  # what browsers and proxies reliably carry; evidence is append-only
+MAX_TITLE_LENGTH = 256  # the column's size
+MAX_ACTOR_LENGTH = 128  # the column's size; the CLI's --actor is free text
 # Served as themselves; anything else is stored and served as an opaque download.
 _SAFE_TYPES = {
     ".pdf": ("application/pdf", b"%PDF-"),
@@ -35,19 +40,20 @@ _SAFE_TYPES = {
 OPAQUE = "application/octet-stream"
 
 
-def _item(catalog: Catalog, item_id: str) -> Item:
-    item = catalog.item(item_id)
-    if item is None:
-        raise NotFound(f"item {item_id!r} is not in the checklist {catalog.title!r}")
-    return item
-
-
 def _audit(session: Session, environment_id: int, item_id: str, actor: str, action: str, value: str) -> None:
     session.add(
         AuditEvent(
             actor=actor, action=action, environment_id=environment_id, item_id=item_id, new_value=value
         )
     )
+
+
+def _checked(value: str, *, field: str, max_length: int) -> str:
+    """`value` when it can be stored (no NUL, valid Unicode, within its length); else InvalidInput."""
+    problem = text_problem(value, field=field, max_length=max_length)
+    if problem:
+        raise InvalidInput(problem)
+    return value
 
 
 def add_link(
@@ -60,18 +66,20 @@ def add_link(
     url: str,
     actor: str,
 ) -> Evidence:
-    """Attach a link (http or https only: no javascript: or data: URLs reach a page)."""
-    _item(catalog, item_id)
+    """Attach a link (http or https only: no javascript: or data: URLs reach a page); without a title,
+    the link is titled by its URL."""
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
-    parts = urlsplit(url.strip())
+    url = _checked(url.strip(), field="evidence link", max_length=MAX_URL_LENGTH)
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput(f"evidence link must be an http(s) URL, not {url[:80]!r}")
     evidence = Evidence(
-        environment_id=environment.id, item_id=item_id, kind="link", title=_title(title), url=url.strip(),
-        created_by=actor,
+        environment_id=environment.id, item_id=item_id, kind="link",
+        title=_title(title or url[:MAX_TITLE_LENGTH]), url=url, created_by=_actor(actor),
     )  # fmt: skip
     session.add(evidence)
-    _audit(session, environment.id, item_id, actor, "evidence.link", url.strip())
+    _audit(session, environment.id, item_id, actor, "evidence.link", url)
     session.flush()
     return evidence
 
@@ -88,7 +96,7 @@ def add_file(
     title: str = "",
 ) -> Evidence:
     """Store an uploaded file with its SHA-256; only a few recognised types keep a content type."""
-    _item(catalog, item_id)
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
     if len(content) > MAX_FILE_BYTES:
         raise InvalidInput(f"file is {len(content)} bytes; the limit is {MAX_FILE_BYTES}")
@@ -99,7 +107,7 @@ def add_file(
     evidence = Evidence(
         environment_id=environment.id, item_id=item_id, kind="file", title=_title(title or safe_name),
         filename=safe_name, content_type=_content_type(safe_name, content), content=content,
-        size=len(content), sha256=digest, created_by=actor,
+        size=len(content), sha256=digest, created_by=_actor(actor),
     )  # fmt: skip
     session.add(evidence)
     _audit(session, environment.id, item_id, actor, "evidence.file", f"{safe_name} sha256:{digest}")
@@ -119,14 +127,14 @@ def add_document(
     fingerprint: str | None = None,
 ) -> Evidence:
     """Store a generated document (a runbook, a review) as a new version of the item's evidence."""
-    _item(catalog, item_id)
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
     content = markdown.encode("utf-8")
     digest = hashlib.sha256(content).hexdigest()
     evidence = Evidence(
         environment_id=environment.id, item_id=item_id, kind="document", title=_title(title),
         filename=f"{item_id}.md", content_type="text/plain; charset=utf-8", content=content,
-        size=len(content), sha256=digest, fingerprint=fingerprint, created_by=actor,
+        size=len(content), sha256=digest, fingerprint=fingerprint, created_by=_actor(actor),
     )  # fmt: skip
     session.add(evidence)
     _audit(session, environment.id, item_id, actor, "evidence.document", f"{title} sha256:{digest}")
@@ -144,21 +152,21 @@ def attest(
     actor: str,
     fingerprint: str | None = None,
 ) -> Attestation:
-    """Record who states what about an item; with a fingerprint it holds only for that configuration."""
-    _item(catalog, item_id)
+    """Record who states what about an item, bound to `fingerprint` (by default the one the latest run
+    recorded for the item, if any): it then holds only while the live configuration has it."""
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
-    statement = statement.strip()
+    statement = _checked(statement.strip(), field="statement", max_length=MAX_STATEMENT_LENGTH)
     if not statement:
         raise InvalidInput("an attestation needs a statement: what are you vouching for?")
-    if len(statement) > MAX_STATEMENT_LENGTH:
-        raise InvalidInput(
-            f"statement is {len(statement)} characters long; the limit is {MAX_STATEMENT_LENGTH}"
-        )
-    if fingerprint is not None and not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
+    if fingerprint is None:
+        latest = latest_results(session=session, environment_id=environment.id).get(item_id)
+        fingerprint = latest.facts.get("fingerprint") if latest else None
+    elif not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
         raise InvalidInput("fingerprint must be the 64 hexadecimal characters a review printed")
     attestation = Attestation(
         environment_id=environment.id, item_id=item_id, statement=statement, fingerprint=fingerprint,
-        attested_by=actor,
+        attested_by=_actor(actor),
     )  # fmt: skip
     session.add(attestation)
     _audit(session, environment.id, item_id, actor, "attested", statement)
@@ -190,10 +198,14 @@ def drill_runs(*, session: Session, environment_id: int, item_id: str | None = N
 
 
 def _title(title: str) -> str:
-    title = " ".join(title.split())
+    title = _checked(" ".join(title.split()), field="evidence title", max_length=MAX_TITLE_LENGTH)
     if not title:
         raise InvalidInput("evidence needs a title")
-    return title[:256]
+    return title
+
+
+def _actor(actor: str) -> str:
+    return _checked(actor, field="actor", max_length=MAX_ACTOR_LENGTH)
 
 
 def _safe_filename(filename: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from mission_control.evidence.drills.registry import DRILLS
 from mission_control.evidence.service import (
     MAX_FILE_BYTES,
     OPAQUE,
@@ -19,8 +21,9 @@ from mission_control.evidence.service import (
     evidence_trail,
     get_evidence,
 )
+from mission_control.jobs import runner as runners
+from mission_control.jobs.drills import KIND as drill_kind
 from mission_control.progress.service import InvalidInput, NotFound, get_environment
-from mission_control.verification.latest import latest_results
 from mission_control.web.auth import Principal, require
 
 api = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -58,16 +61,17 @@ def past_drills(request: Request, environment: str, item_id: str | None = None) 
 def _start(request: Request, environment: str, name: str, principal: Principal, allow_writes: bool) -> None:
     with request.app.state.database.read() as session:
         get_environment(session=session, name=environment)
-    request.app.state.drill_jobs.start(
-        environment=environment, name=name, actor=principal.name, allow_writes=allow_writes
-    )
+    runners.start_drill(
+        request.app.state.runner, environment=environment, name=name, actor=principal.name,
+        allow_writes=allow_writes,
+    )  # fmt: skip
 
 
 @api.get("/environments/{environment}/drills")
 def list_drills(environment: str, request: Request, _: Viewer) -> dict[str, Any]:
     """Past drill runs (newest first) and the one in progress, if any."""
     return {
-        "running": request.app.state.drill_jobs.running(environment),
+        "running": runners.progress(request.app.state.runner, drill_kind, environment),
         "runs": past_drills(request, environment),
     }
 
@@ -78,7 +82,7 @@ def start_drill(
 ) -> dict[str, Any]:
     """Start an automated drill in the background; one that writes to AWS needs `allow_writes`."""
     _start(request, environment, name, principal, body.allow_writes)
-    return {"running": request.app.state.drill_jobs.running(environment)}
+    return {"running": runners.progress(request.app.state.runner, drill_kind, environment)}
 
 
 @pages.post("/environments/{environment}/drills/{name}")
@@ -89,13 +93,15 @@ def start_drill_form(
     principal: Editor,
     allow_writes: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """The no-JavaScript drill button."""
+    """The drill button: start it, then back to its item on the dashboard, its details open."""
     _start(request, environment, name, principal, allow_writes is not None)
-    return RedirectResponse(f"/?env={environment}", status_code=303)
+    return _evidence_redirect(environment, DRILLS[name].item_id)
 
 
 def _evidence_redirect(environment: str, item_id: str) -> Response:
-    return RedirectResponse(f"/?env={environment}#item-{item_id}", status_code=303)
+    return RedirectResponse(
+        f"/?{urlencode({'env': environment, 'open': item_id})}#item-{item_id}", status_code=303
+    )
 
 
 @pages.post("/environments/{environment}/items/{item_id}/evidence")
@@ -122,7 +128,7 @@ async def attach_evidence(
             elif url.strip():
                 add_link(
                     session=session, catalog=catalog, environment_name=environment, item_id=item_id,
-                    title=title or url, url=url, actor=principal.name,
+                    title=title, url=url, actor=principal.name,
                 )  # fmt: skip
             else:
                 raise InvalidInput("attach a file or give a link")
@@ -142,12 +148,9 @@ def attest_item(
 ) -> Response:
     """Attest an item from the dashboard, bound to the fingerprint the latest run recorded for it."""
     with request.app.state.database.transaction() as session:
-        environment_id = get_environment(session=session, name=environment).id
-        latest = latest_results(session=session, environment_id=environment_id).get(item_id)
         attest(
             session=session, catalog=request.app.state.catalog, environment_name=environment, item_id=item_id,
             statement=statement, actor=principal.name,
-            fingerprint=latest.facts.get("fingerprint") if latest else None,
         )  # fmt: skip
     request.app.state.live_events.nudge()
     return _evidence_redirect(environment, item_id)

@@ -51,12 +51,12 @@ _NAME_LEADING = re.compile(r"^[^A-Za-z0-9]+")
 class SsoError(Exception):
     """A sign-in that is refused: the message is for the person, `reason` for the audit log."""
 
-    def __init__(self, message: str, *, reason: str, status: int = 401, actor: str = "anonymous") -> None:
+    def __init__(self, message: str, *, reason: str, status: int = 401, actor: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
         self.status = status
-        self.actor = actor  # who the audit log names: the person, once the provider has vouched for them
+        self.actor = actor  # the person, once the provider has vouched for them; None: nobody known
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,10 @@ class PendingLogin:
 
 @dataclass(frozen=True)
 class SsoIdentity:
-    """A verified person: who the provider says they are and the role their claims map to."""
+    """A verified person: who the provider says they are (issuer and subject: their identity; name:
+    only a label) and the role their claims map to."""
 
+    issuer: str
     subject: str
     name: str
     role: str
@@ -268,7 +270,9 @@ def complete_login(
             status=403,
             actor=name,
         )
-    return SsoIdentity(subject=str(claims["sub"]), name=name, role=role, role_values=role_values)
+    return SsoIdentity(
+        issuer=str(claims["iss"]), subject=str(claims["sub"]), name=name, role=role, role_values=role_values
+    )
 
 
 def _rejected(problem: str) -> SsoError:
@@ -351,8 +355,9 @@ def map_role(values: tuple[str, ...], role_map: tuple[tuple[str, str], ...]) -> 
 
 
 def user_name(claims: dict[str, Any]) -> str:
-    """preferred_username, else a verified email, fitted to the local user-name rules."""
-    email = claims.get("email") if claims.get("email_verified") is not False else None
+    """preferred_username, else an email the provider says it verified, fitted to the local user-name
+    rules: a label only, never the identity (that is the issuer and subject)."""
+    email = claims.get("email") if claims.get("email_verified") is True else None
     for candidate in (claims.get("preferred_username"), email):
         if not isinstance(candidate, str):
             continue

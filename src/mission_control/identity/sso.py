@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from mission_control.identity.models import User
+from mission_control.db.base import utcnow
 from mission_control.identity.oidc import (
     PENDING_LIFETIME_SECONDS,
     PendingLogin,
@@ -22,9 +22,9 @@ from mission_control.identity.oidc import (
     complete_login,
     provider_client,
 )
-from mission_control.identity.service import NewSession, add_user, get_user, start_session
+from mission_control.identity.service import NewSession, record_sign_in_failure, sso_user, start_session
 from mission_control.identity.views import safe_next
-from mission_control.progress.service import NotFound, record_event
+from mission_control.progress.service import NotFound
 from mission_control.settings import OidcSettings
 from mission_control.web.auth import cookies_are_secure, set_session_cookie
 from mission_control.web.templating import templates
@@ -107,52 +107,32 @@ def finish_sso(
 
 
 def _sign_in(*, session: Session, identity: SsoIdentity, role_claim: str, lifetime: timedelta) -> NewSession:
-    """Start a session for the person's user, refusing to take over a local user with a password."""
-    user = get_user(session=session, name=identity.name)
-    if user is not None and user.password_hash:
-        raise SsoError(
-            f"A local account named {identity.name!r} already exists, so single sign-on will not take it "
-            "over. Sign in with its password, or ask an administrator to remove it.",
-            reason=f"local account {identity.name!r} exists",
-            status=409,
-            actor=identity.name,
-        )
-    user = _upsert_sso_user(session=session, user=user, identity=identity)
-    record_event(
+    """Start a session for the user bound to the person's (issuer, subject), made on first sign-in."""
+    user = sso_user(
         session=session,
-        actor=user.name,
-        action="login.sso",
-        new_value=f"{user.role} from {role_claim}: {', '.join(identity.role_values) or '-'}",
+        issuer=identity.issuer,
+        subject=identity.subject,
+        name=identity.name,
+        role=identity.role,
     )
-    return start_session(session=session, user=user, lifetime=lifetime)
-
-
-def _upsert_sso_user(*, session: Session, user: User | None, identity: SsoIdentity) -> User:
-    """Create the person's user on first sign-in (without a password); later, follow role changes."""
-    if user is None:
-        user = add_user(session=session, name=identity.name, role=identity.role, password=None)
-        record_event(
-            session=session,
-            actor=user.name,
-            action="user.created",
-            new_value=f"{user.name} ({user.role}) via SSO",
-        )
-    elif user.role != identity.role:
-        record_event(
-            session=session,
-            actor=user.name,
-            action="user.updated",
-            new_value=f"{user.role} → {identity.role} via SSO",
-        )
-        user.role = identity.role
-    return user
+    return start_session(
+        session=session,
+        user=user,
+        lifetime=lifetime,
+        action="login.sso",
+        detail=f"{user.role} from {role_claim}: {', '.join(identity.role_values) or '-'}",
+    )
 
 
 def _refuse(request: Request, failure: SsoError) -> Response:
     """Audit the refusal, then explain it; the pending login is spent either way."""
     with request.app.state.database.transaction() as session:
-        record_event(
-            session=session, actor=failure.actor, action="login.sso.failed", new_value=failure.reason
+        record_sign_in_failure(
+            session=session,
+            actor=failure.actor,
+            action="login.sso.failed",
+            detail=failure.reason,
+            now=utcnow(),
         )
     response = templates.TemplateResponse(
         request, "sso_error.html", {"message": failure.message}, status_code=failure.status

@@ -13,13 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from mission_control.db.base import utcnow
-from mission_control.identity.lockout import LockoutPolicy, clear_failures, locked_until, record_failure
+from mission_control.identity.lockout import LockoutPolicy, Refusal
+from mission_control.identity.login import sign_in_with_password
 from mission_control.identity.service import (
     IdentityError,
     TokenRecord,
     add_user,
-    authenticate,
     create_token,
     end_all_sessions,
     end_session,
@@ -27,9 +26,9 @@ from mission_control.identity.service import (
     get_user,
     list_tokens,
     revoke_token,
-    start_session,
+    role_allows,
 )
-from mission_control.progress.service import InvalidInput, NotFound, record_event
+from mission_control.progress.service import InvalidInput, NotFound
 from mission_control.text import same_secret
 from mission_control.web.auth import (
     SESSION_COOKIE,
@@ -77,7 +76,7 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login", include_in_schema=False)
-def login(
+async def login(
     request: Request,
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -88,55 +87,44 @@ def login(
     if not expected or not same_secret(csrf_token, expected):
         return _login_page(request, error="The form expired; please sign in again.", status=400)
     settings = request.app.state.settings
-    policy = LockoutPolicy(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes))
-    client = request.client.host if request.client else "unknown"
-    now = utcnow()
-    with request.app.state.database.transaction() as session:
-        until = locked_until(session=session, policy=policy, name=name, client=client, now=now)
-        user = None if until else authenticate(session=session, name=name, password=password)
-        if user is not None:
-            clear_failures(session=session, name=name, client=client)
-            new_session = start_session(
-                session=session, user=user, lifetime=timedelta(hours=settings.session_hours)
-            )
-            record_event(session=session, actor=user.name, action="login", new_value=f"from {client}")
-        elif until is None:
-            record_event(session=session, actor=name[:128], action="login.failed", new_value=f"from {client}")
-            until = record_failure(session=session, policy=policy, name=name, client=client, now=now)
-            if until is not None:
-                record_event(
-                    session=session,
-                    actor=name[:128],
-                    action="login.locked",
-                    new_value=f"{policy.max_failures} failed sign-ins from {client}; locked until {until:%H:%M} UTC",
-                )
-    if until is not None:
-        return _locked_out(request, until - now)
-    if user is None:
+    outcome = await sign_in_with_password(
+        database=request.app.state.database,
+        checks=request.app.state.password_checks,
+        policy=LockoutPolicy(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)),
+        name=name,
+        password=password,
+        client=request.client.host if request.client else "unknown",
+        lifetime=timedelta(hours=settings.session_hours),
+    )
+    if outcome.refusal is not None:
+        return _refused(request, outcome.refusal)
+    if outcome.new_session is None:
         return _login_page(request, error="Unknown user or wrong password.", status=401)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(request, response, new_session.secret)
+    set_session_cookie(request, response, outcome.new_session.secret)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
-def _locked_out(request: Request, remaining: timedelta) -> Response:
-    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
-    response = _login_page(
-        request,
-        error=f"Too many failed sign-ins for this user from your address: try again in {minutes} "
-        f"minute{'s' if minutes > 1 else ''}.",
-        status=429,
-    )
-    response.headers["Retry-After"] = str(max(1, math.ceil(remaining.total_seconds())))
+def _refused(request: Request, refusal: Refusal) -> Response:
+    seconds = max(1, math.ceil(refusal.retry_after.total_seconds()))
+    if refusal.per_address:
+        minutes = max(1, math.ceil(seconds / 60))
+        error = (
+            f"Too many failed sign-ins for this user from your address: try again in {minutes} "
+            f"minute{'s' if minutes > 1 else ''}."
+        )
+    else:
+        error = f"Too many failed sign-ins for this user: try again in {seconds} second{'s' if seconds > 1 else ''}."
+    response = _login_page(request, error=error, status=429)
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, principal: Annotated[Principal, Depends(require("viewer"))]) -> Response:
     with request.app.state.database.transaction() as session:
-        end_session(session=session, secret=request.cookies.get(SESSION_COOKIE, ""))
-        record_event(session=session, actor=principal.name, action="logout")
+        end_session(session=session, secret=request.cookies.get(SESSION_COOKIE, ""), actor=principal.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -149,13 +137,8 @@ def logout_everywhere(
     """End every browser session of the caller (a lost laptop, a shared machine)."""
     with request.app.state.database.transaction() as session:
         user = get_user(session=session, name=principal.name)
-        ended = end_all_sessions(session=session, user=user) if user else 0
-        record_event(
-            session=session,
-            actor=principal.name,
-            action="logout.everywhere",
-            new_value=f"sessions ended: {ended}",
-        )
+        if user is not None:
+            end_all_sessions(session=session, user=user, actor=principal.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -200,15 +183,15 @@ async def create_user(
     def write() -> Me:
         with request.app.state.database.transaction() as session:
             try:
-                user = add_user(session=session, name=body.name, role=body.role, password=body.password)
+                user = add_user(
+                    session=session,
+                    name=body.name,
+                    role=body.role,
+                    password=body.password,
+                    actor=principal.name,
+                )
             except IdentityError as error:
                 raise InvalidInput(str(error)) from error
-            record_event(
-                session=session,
-                actor=principal.name,
-                action="user.created",
-                new_value=f"{user.name} ({user.role})",
-            )
             return Me(name=user.name, role=user.role)
 
     return await run_in_threadpool(write)
@@ -226,15 +209,9 @@ async def issue_token(
             if user is None:
                 raise NotFound(f"user {body.user!r} does not exist")
             try:
-                secret = create_token(session=session, user=user, name=body.name)
+                secret = create_token(session=session, user=user, name=body.name, actor=principal.name)
             except IdentityError as error:
                 raise InvalidInput(str(error)) from error
-            record_event(
-                session=session,
-                actor=principal.name,
-                action="token.created",
-                new_value=f"{user.name}: {body.name}",
-            )
             return IssuedToken(user=user.name, name=body.name, token=secret)
 
     return await run_in_threadpool(write)
@@ -260,7 +237,7 @@ async def tokens(
     """API tokens with their last use (to the minute): an admin sees every token, others their own."""
 
     def read() -> list[TokenInfo]:
-        owner = None if principal.role == "admin" else principal.name
+        owner = None if role_allows(principal.role, "admin") else principal.name
         with request.app.state.database.read() as session:
             return [_token_info(record) for record in list_tokens(session=session, user_name=owner)]
 
@@ -278,16 +255,9 @@ async def revoke(
             record = get_token(session=session, token_id=token_id)
             if record is None:
                 raise NotFound(f"token {token_id} does not exist")
-            if record.user != principal.name and principal.role != "admin":
+            if record.user != principal.name and not role_allows(principal.role, "admin"):
                 raise Forbidden(f"token {token_id} belongs to {record.user}; only an admin can revoke it")
-            if record.revoked_at is None:
-                record = revoke_token(session=session, token_id=token_id) or record
-                record_event(
-                    session=session,
-                    actor=principal.name,
-                    action="token.revoked",
-                    new_value=f"{record.user}: {record.name} (id {record.id})",
-                )
+            record = revoke_token(session=session, token_id=token_id, actor=principal.name) or record
             return _token_info(record)
 
     return await run_in_threadpool(write)

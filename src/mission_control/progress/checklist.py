@@ -45,12 +45,36 @@ class ItemView:
         return self.checked and (self.verification_status is Status.FAILING or self.evidence_stale)
 
     @property
+    def evidence_complete(self) -> bool:
+        return self.evidence is not None and self.evidence.state == "complete"
+
+    @property
+    def needs_evidence(self) -> bool:
+        """The catalog asks for evidence and some of it is missing, failed or stale."""
+        return self.evidence is not None and not self.evidence_complete
+
+    @property
     def done(self) -> bool:
-        if self.verification_status is Status.VERIFIED:
-            return True
-        if self.evidence is not None and self.evidence.state == "complete":
+        if self.verification_status is Status.VERIFIED or self.evidence_complete:
             return True
         return self.checked and not self.regressed
+
+    @property
+    def status(self) -> str:
+        """The one word the item's pill shows, worst first: what most needs a person decides it."""
+        if self.regressed:
+            return "regressed"
+        if self.verification_status in (Status.FAILING, Status.ERROR):
+            return self.verification_status.value
+        if self.verification_status is Status.VERIFIED:
+            return "verified"
+        if self.evidence_complete:
+            return "evidenced"
+        if self.checked:
+            return "ticked"
+        if self.needs_evidence:
+            return "needs-evidence"
+        return "manual" if self.verification_status is Status.MANUAL else "open"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +91,7 @@ class ItemView:
             "version": self.version,
             "done": self.done,
             "regressed": self.regressed,
+            "status": self.status,
             "verification": self.verification.to_dict() if self.verification else None,
             "evidence": self.evidence.to_dict() if self.evidence else None,
         }

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from mission_control.escaping import csv_cell, markdown_cell
 from mission_control.progress.checklist import CategoryView, ChecklistView
 
 FORMATS = ("md", "json", "csv")
@@ -23,7 +24,9 @@ def render(checklist: ChecklistView, fmt: str) -> str:
 
 def _csv(checklist: ChecklistView) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180's CRLF: the writer quotes a field holding any character of the line terminator, so a
+    # lone CR in a note is quoted too and cannot end a row in a spreadsheet.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(
         [
             "environment",
@@ -41,26 +44,20 @@ def _csv(checklist: ChecklistView) -> str:
     for category in checklist.categories:
         for entry in category.items:
             row = entry.to_dict()
-            writer.writerow(
-                [
-                    checklist.environment,
-                    row["id"],
-                    category.category.name,
-                    row["title"],
-                    row["effort"],
-                    "yes" if row["checked"] else "no",
-                    row["checked_by"] or "",
-                    row["checked_at"] or "",
-                    row["owner"] or "",
-                    row["note"],
-                ]
-            )
+            cells = [
+                checklist.environment,
+                row["id"],
+                category.category.name,
+                row["title"],
+                row["effort"],
+                "yes" if row["checked"] else "no",
+                row["checked_by"] or "",
+                row["checked_at"] or "",
+                row["owner"] or "",
+                row["note"],
+            ]
+            writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue()
-
-
-def markdown_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", "<br>")
 
 
 def category_heading(category: CategoryView) -> str:
@@ -88,7 +85,7 @@ def _markdown(checklist: ChecklistView) -> str:
                 else ""
             )
             lines.append(
-                f"| {'☑' if entry.checked else '☐'} | {markdown_cell(entry.item.title)} | {entry.item.effort} "
+                f"| {'☑' if entry.done else '☐'} | {markdown_cell(entry.item.title)} | {markdown_cell(entry.item.effort)} "
                 f"| {markdown_cell(entry.owner or '')} | {markdown_cell(ticked)} | {markdown_cell(entry.note)} |"
             )
         lines.append("")

@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mission_control.catalog import Catalog
+from mission_control.errors import MissionControlError
 from mission_control.progress.service import get_environment, item_states, record_event, update_item
 
 STORAGE_KEY = "sd_multiregion_checklist"
 MAX_IMPORT_BYTES = 1_000_000
 
 
-class UnreadableImport(ValueError):
+class UnreadableImport(MissionControlError):
     """The file cannot be read as any accepted shape; nothing was changed."""
 
 

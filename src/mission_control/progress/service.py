@@ -7,6 +7,7 @@ trail can never disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from mission_control.catalog import Catalog, Item
 from mission_control.db.base import utcnow
+from mission_control.errors import MissionControlError
 from mission_control.evidence.freshness import EvidenceStatus, evidence_statuses
 from mission_control.progress.checklist import ChecklistView, ItemView, build_checklist_view, item_view
 from mission_control.progress.models import AuditEvent, Environment, ItemState
@@ -26,19 +28,15 @@ MAX_NOTE_LENGTH = 10_000
 MAX_OWNER_LENGTH = 128
 
 
-class ProgressError(Exception):
-    """Base for errors a caller can show as they are."""
-
-
-class NotFound(ProgressError):
+class NotFound(MissionControlError):
     pass
 
 
-class InvalidInput(ProgressError):
+class InvalidInput(MissionControlError):
     pass
 
 
-class VersionConflict(ProgressError):
+class VersionConflict(MissionControlError):
     def __init__(self, item_id: str, expected: int, actual: int) -> None:
         super().__init__(
             f"item {item_id} was changed by someone else (you had version {expected}, it is now {actual}); "
@@ -114,16 +112,21 @@ def item_states(*, session: Session, environment: Environment) -> dict[str, Item
     return {row.item_id: row for row in rows}
 
 
-def get_checklist(*, session: Session, catalog: Catalog, environment_name: str) -> ChecklistView:
-    """The checklist of one environment with its state and counters."""
+def get_checklist(
+    *, session: Session, catalog: Catalog, environment_name: str, now: datetime | None = None
+) -> ChecklistView:
+    """The checklist of one environment with its state and counters, evidence judged as of `now`."""
     return checklist_of(
-        session=session, catalog=catalog, environment=get_environment(session=session, name=environment_name)
-    )
+        session=session, catalog=catalog, environment=get_environment(session=session, name=environment_name),
+        now=now,
+    )  # fmt: skip
 
 
-def checklist_of(*, session: Session, catalog: Catalog, environment: Environment) -> ChecklistView:
+def checklist_of(
+    *, session: Session, catalog: Catalog, environment: Environment, now: datetime | None = None
+) -> ChecklistView:
     """get_checklist for a caller that already holds the environment."""
-    results, evidence = _proofs(session, catalog, environment.id)
+    results, evidence = proofs(session, catalog, environment.id, now=now)
     return build_checklist_view(
         catalog, environment.name, item_states(session=session, environment=environment), results, evidence
     )
@@ -131,14 +134,18 @@ def checklist_of(*, session: Session, catalog: Catalog, environment: Environment
 
 def get_item(*, session: Session, catalog: Catalog, state: ItemState) -> ItemView:
     """One item as the checklist shows it, reading only that item's proof and evidence."""
-    results, evidence = _proofs(session, catalog, state.environment_id, state.item_id)
+    results, evidence = proofs(session, catalog, state.environment_id, state.item_id)
     return item_view(
-        _catalog_item(catalog, state.item_id), state, results.get(state.item_id), evidence.get(state.item_id)
+        catalog_item(catalog, state.item_id), state, results.get(state.item_id), evidence.get(state.item_id)
     )
 
 
-def _proofs(
-    session: Session, catalog: Catalog, environment_id: int, item_id: str | None = None
+def proofs(
+    session: Session,
+    catalog: Catalog,
+    environment_id: int,
+    item_id: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, StoredResult], dict[str, EvidenceStatus]]:
     """Latest probe results and evidence statuses, of every item or only of `item_id`."""
     results = latest_results(session=session, environment_id=environment_id, item_id=item_id)
@@ -153,11 +160,13 @@ def _proofs(
         environment_id=environment_id,
         live_fingerprints=live_fingerprints,
         item_id=item_id,
+        now=now,
     )
     return results, evidence
 
 
-def _catalog_item(catalog: Catalog, item_id: str) -> Item:
+def catalog_item(catalog: Catalog, item_id: str) -> Item:
+    """The catalog's item, or NotFound naming the checklist."""
     item = catalog.item(item_id)
     if item is None:
         raise NotFound(f"item {item_id!r} is not in the checklist {catalog.title!r}")
@@ -180,7 +189,7 @@ def update_item(
 
     `expected_version` makes the write conditional (optimistic concurrency): VersionConflict if stale.
     """
-    _catalog_item(catalog, item_id)
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
     if owner is not UNSET:
         owner = _clean_owner(owner)
@@ -263,7 +272,7 @@ def item_history(
     *, session: Session, catalog: Catalog, environment_name: str, item_id: str
 ) -> list[AuditEvent]:
     """Every audit event of one item in one environment, newest first."""
-    _catalog_item(catalog, item_id)
+    catalog_item(catalog, item_id)
     environment = get_environment(session=session, name=environment_name)
     return list(
         session.scalars(

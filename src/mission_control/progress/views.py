@@ -5,9 +5,6 @@ Views only translate HTTP to service calls; queries live in service.py.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -21,20 +18,28 @@ from starlette.concurrency import run_in_threadpool
 
 from mission_control.catalog import EFFORTS
 from mission_control.db.base import utcnow
-from mission_control.evidence.jobs import startable_drills
+from mission_control.evidence.drills.registry import DRILLS, load_all
+from mission_control.evidence.outcomes import DrillOutcome, latest_drill_outcomes
 from mission_control.evidence.views import item_evidence, past_drills
+from mission_control.identity.service import role_allows
+from mission_control.jobs import runner as runners
+from mission_control.jobs.drills import KIND as drill_kind
 from mission_control.progress import service
+from mission_control.progress.attention import FILTERS, count, needs_attention
 from mission_control.progress.checklist import ChecklistView
+from mission_control.progress.history import RECENT_CHANGES, Change, recent_changes
 from mission_control.progress.importer import (
     MAX_IMPORT_BYTES,
     UnreadableImport,
     apply_import,
     parse_localstorage,
 )
+from mission_control.progress.scorecard import scorecard
 from mission_control.progress.service import DEFAULT_ENVIRONMENT, MAX_NOTE_LENGTH, InvalidInput
 from mission_control.report.burnup import burnup, burnup_svg
-from mission_control.verification.views import last_run_summary, verification_state
+from mission_control.verification.views import VerificationFacts, verification_facts, verification_state
 from mission_control.web.auth import Principal, require
+from mission_control.web.events import event_stream
 from mission_control.web.templating import templates
 
 api = APIRouter(prefix="/api/v1", tags=["progress"])
@@ -48,6 +53,24 @@ PROOF_LABELS = {
     "failing": "✖ Failing",
     "error": "⚠ Could not check",
     "manual": "Manual: needs evidence",
+}
+STATUS_LABELS = {
+    "regressed": "⚠ Regressed",
+    "failing": "✖ Failing",
+    "error": "⚠ Could not check",
+    "verified": "✔ Verified",
+    "evidenced": "📎 Evidenced",
+    "ticked": "☑ Ticked",
+    "needs-evidence": "📎 Needs evidence",
+    "manual": "✋ Manual",
+    "open": "○ Open",
+}
+ATTENTION_LABELS = {
+    "regressed": "⚠ Regressed",
+    "failing": "✖ Failing",
+    "error": "⚠ Could not check",
+    "stale": "⌛ Evidence stale",
+    "due": "⏳ Evidence due",
 }
 pages = APIRouter(include_in_schema=False)
 BURNUP_REDRAWN_AFTER = timedelta(minutes=1)  # the chart runs up to "now"; a cached one lags at most this
@@ -82,9 +105,9 @@ def _write(request: Request) -> Any:
 
 
 def _checklist(request: Request, environment: str) -> ChecklistView:
-    def compute(session: Session) -> tuple[ChecklistView, datetime | None]:
+    def compute(session: Session, now: datetime) -> tuple[ChecklistView, datetime | None]:
         view = service.get_checklist(
-            session=session, catalog=request.app.state.catalog, environment_name=environment
+            session=session, catalog=request.app.state.catalog, environment_name=environment, now=now
         )
         return view, view.valid_until
 
@@ -98,28 +121,44 @@ class DashboardData:
     checklist: ChecklistView
     environments: list[str]
     burnup_svg: str
-    last_run: dict[str, Any] | None
+    verification: VerificationFacts
+    running_drill: dict[str, Any] | None  # the drill job queued or running, from any process
+    drill_outcomes: dict[str, dict[str, DrillOutcome]]
+    recent_changes: dict[str, tuple[Change, ...]]
 
 
 def _dashboard_data(request: Request, environment: str) -> DashboardData:
-    def compute(session: Session) -> tuple[DashboardData, datetime | None]:
+    def compute(session: Session, now: datetime) -> tuple[DashboardData, datetime | None]:
         found = service.get_environment(session=session, name=environment)
         checklist = service.checklist_of(
-            session=session, catalog=request.app.state.catalog, environment=found
+            session=session, catalog=request.app.state.catalog, environment=found, now=now
         )
-        now = utcnow()
+        targets = request.app.state.configs.get(environment)
         chart = burnup(
             session=session,
             environment=found,
             total=checklist.total,
             now=now,
+            done_now=checklist.completed,
             recent=CHANGES_CHARTED,
         )
         data = DashboardData(
             checklist,
             [e.name for e in service.list_environments(session=session)],
             burnup_svg(chart),
-            last_run_summary(session, environment),
+            verification_facts(session, request, environment),
+            runners.job_progress(session=session, kind=drill_kind, environment=environment),
+            latest_drill_outcomes(
+                session=session,
+                environment_id=found.id,
+                rto_target=targets.rto_seconds if targets else None,
+                rpo_target=targets.rpo_seconds if targets else None,
+            ),
+            recent_changes(
+                session=session,
+                environment_id=found.id,
+                item_ids=[entry.item.id for entry in checklist.items],
+            ),
         )
         return data, min(filter(None, (checklist.valid_until, now + BURNUP_REDRAWN_AFTER)))
 
@@ -167,10 +206,12 @@ def _history(request: Request, environment: str, item_id: str) -> list[dict[str,
 
 
 @api.get("/environments")
-def list_environments(request: Request, _: Viewer) -> list[dict[str, str]]:
-    """Every environment whose progress is tracked."""
+def list_environments(request: Request, _: Viewer) -> list[dict[str, Any]]:
+    """Every environment with its summary: completion, latest proof counts, regressions, where it came from."""
+    from mission_control.verification.fleet_view import summaries
+
     with _read(request) as session:
-        return [{"name": environment.name} for environment in service.list_environments(session=session)]
+        return [row.to_dict() for row in summaries(session=session, catalog=request.app.state.catalog)]
 
 
 @api.post("/environments", status_code=201)
@@ -187,6 +228,12 @@ def create_environment(body: NewEnvironment, request: Request, principal: Admin)
 def get_checklist(environment: str, request: Request, _: Viewer) -> dict[str, Any]:
     """The checklist with each item's state and the counters (percent is rounded down)."""
     return _checklist(request, environment).to_dict()
+
+
+@api.get("/environments/{environment}/scorecard")
+def get_scorecard(environment: str, request: Request, _: Viewer) -> dict[str, Any]:
+    """Per item: status, checked, evidence state, last proof time; poll it with a read-only (viewer) token."""
+    return scorecard(_checklist(request, environment), generated_at=utcnow())
 
 
 @api.patch("/environments/{environment}/items/{item_id}")
@@ -222,34 +269,127 @@ def dashboard(
     request: Request,
     principal: Viewer,
     env: str = DEFAULT_ENVIRONMENT,
-    status: Annotated[str, Query(pattern="^(all|open|done)$")] = "all",
+    status: Annotated[str, Query(pattern=f"^({'|'.join(FILTERS)})$")] = "all",
     effort: Annotated[str, Query()] = "all",
+    mine: Annotated[str, Query(pattern="^1?$")] = "",
+    open_item: Annotated[str, Query(alias="open")] = "",
 ) -> Response:
+    """The dashboard; `status`, `effort` and `mine` filter the items, `open` opens one item's details."""
     data = _dashboard_data(request, env)
     return templates.TemplateResponse(
         request,
         "dashboard.html",
-        {
-            "checklist": data.checklist,
-            "principal": principal,
+        _summary_context(request, data, principal)
+        | {
             "environments": data.environments,
-            "filters": {"status": status, "effort": effort if effort in EFFORTS else "all"},
+            "filters": {"status": status, "effort": effort if effort in EFFORTS else "all", "mine": mine},
+            "shown": _shown(status, effort, principal.name if mine else None),
+            "filter_labels": {value: label for value, (label, _) in FILTERS.items()},
             "efforts": EFFORTS,
-            "can_edit": principal.role in ("editor", "admin"),
-            "verification": verification_state(request, env, data.last_run),
+            "open_item": open_item,
+            "verification": verification_state(request, env, data.verification),
             "proof_labels": PROOF_LABELS,
             "evidence_labels": EVIDENCE_LABELS,
+            "status_labels": STATUS_LABELS,
             "burnup_chart": Markup(data.burnup_svg),
             "item_drills": _item_drills(),
-            "drills_configured": env in request.app.state.verification_jobs.configs,
+            "drill_outcomes": data.drill_outcomes,
+            "recent_changes": data.recent_changes,
+            "recent_limit": RECENT_CHANGES,
+            "running_drill": _drill_name(data.running_drill),
+            "drills_configured": env in request.app.state.configs,
+            "drill_targets": request.app.state.configs.get(env),
         },
     )
 
 
-def _item_drills() -> dict[str, list[dict[str, Any]]]:
-    by_item: dict[str, list[dict[str, Any]]] = {}
-    for drill in startable_drills().values():
-        by_item.setdefault(drill.item_id, []).append({"name": drill.name, "writes": drill.writes})
+@pages.get("/environments/{environment}/summary")
+def summary_fragment(environment: str, request: Request, principal: Viewer) -> Response:
+    """The top of the dashboard alone, so the page's script can refresh it after a live change."""
+    data = _dashboard_data(request, environment)
+    return templates.TemplateResponse(request, "_summary.html", _summary_context(request, data, principal))
+
+
+def _entry(data: DashboardData, item_id: str) -> Any:
+    """The item's row of the cached dashboard, for the fragments that redraw one item."""
+    entry = next((entry for entry in data.checklist.items if entry.item.id == item_id), None)
+    if entry is None:
+        raise service.NotFound(f"unknown item {item_id!r}")
+    return entry
+
+
+@pages.get("/environments/{environment}/items/{item_id}/drills")
+def drills_fragment(environment: str, item_id: str, request: Request, principal: Viewer) -> Response:
+    """One item's drills block, so the page's script can show a finished drill in place."""
+    data = _dashboard_data(request, environment)
+    entry = _entry(data, item_id)
+    return templates.TemplateResponse(
+        request,
+        "_drills.html",
+        _summary_context(request, data, principal)
+        | {
+            "entry": entry,
+            "drills": _item_drills().get(item_id, []),
+            "last_drills": data.drill_outcomes.get(item_id, {}),
+            "running_drill": _drill_name(data.running_drill),
+            "drills_configured": environment in request.app.state.configs,
+            "drill_targets": request.app.state.configs.get(environment),
+        },
+    )
+
+
+@pages.get("/environments/{environment}/items/{item_id}/recent-history")
+def recent_history_fragment(environment: str, item_id: str, request: Request, _: Viewer) -> Response:
+    """One item's newest changes, so the page's script can show a change made elsewhere in place."""
+    data = _dashboard_data(request, environment)
+    entry = _entry(data, item_id)
+    return templates.TemplateResponse(
+        request,
+        "_history.html",
+        {
+            "checklist": data.checklist,
+            "entry": entry,
+            "changes": data.recent_changes.get(item_id, ()),
+            "recent_limit": RECENT_CHANGES,
+        },
+    )
+
+
+def _summary_context(request: Request, data: DashboardData, principal: Principal) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "checklist": data.checklist,
+        "principal": principal,
+        "can_edit": role_allows(principal.role, "editor"),
+        "counts": count(data.checklist, now),
+        "attention": needs_attention(data.checklist, now),
+        "attention_labels": ATTENTION_LABELS,
+    }
+
+
+def _shown(status: str, effort: str, owner: str | None) -> Any:
+    """The predicate the item list is filtered by."""
+    matches_status = FILTERS[status][1]
+
+    def shown(entry: Any) -> bool:
+        return (
+            matches_status(entry)
+            and effort in ("all", entry.item.effort)
+            and (owner is None or (entry.owner or "").casefold() == owner.casefold())
+        )
+
+    return shown
+
+
+def _drill_name(running: dict[str, Any] | None) -> str | None:
+    return str(running["drill"]) if running else None
+
+
+def _item_drills() -> dict[str, list[Any]]:
+    load_all()
+    by_item: dict[str, list[Any]] = {}
+    for drill in DRILLS.values():
+        by_item.setdefault(drill.item_id, []).append(drill)
     return by_item
 
 
@@ -337,31 +477,8 @@ async def import_upload(
 async def live_events(environment: str, request: Request, _: Viewer) -> StreamingResponse:
     """Server-sent events: one `change` per audit event in this environment."""
     await run_in_threadpool(_checklist, request, environment)  # 404 for an unknown environment
-    feed = request.app.state.live_events
-    queue = feed.subscribe()
-
-    async def stream() -> AsyncIterator[str]:
-        try:
-            yield "retry: 2000\n\n"
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=15)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                if event is None:
-                    return
-                if event["environment"] != environment:
-                    continue
-                if "id" in event:  # a stored audit event: the client reloads the state
-                    yield f"id: {event['id']}\nevent: change\ndata: {json.dumps(event)}\n\n"
-                else:  # ephemeral progress: shown as it comes
-                    yield f"event: progress\ndata: {json.dumps(event)}\n\n"
-        finally:
-            feed.unsubscribe(queue)
-
     return StreamingResponse(
-        stream(),
+        event_stream(request, request.app.state.live_events, environment),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

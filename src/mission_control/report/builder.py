@@ -90,5 +90,11 @@ def build_report(
         checklist,
         latest_run(session=session, environment_name=environment_name),
         drills,
-        burnup(session=session, environment=environment, total=checklist.total, now=now),
+        burnup(
+            session=session,
+            environment=environment,
+            total=checklist.total,
+            now=now,
+            done_now=checklist.completed,
+        ),
     )

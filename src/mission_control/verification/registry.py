@@ -3,7 +3,9 @@
 Adding a checklist item's proof is adding one probe function (and, for a new AWS service, one
 collector). A probe is a pure function of the environment's configuration and the snapshots of the
 collectors it names; it never calls AWS itself. It declares the IAM actions its collectors perform on
-its behalf, and `mission-control iam-policy` is the union of those declarations.
+its behalf, and `mission-control iam-policy` is the union of those declarations; it declares the
+configuration keys it depends on, which findings (SARIF) point at, and what to change when it fails
+(SARIF's rule help).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from mission_control.verification.results import ProbeResult
@@ -25,7 +28,9 @@ class Probe:
     item_id: str
     actions: tuple[str, ...]
     collectors: tuple[str, ...]
+    config_keys: tuple[str, ...]  # of EnvironmentConfig, the first the one an operator most likely fixes
     evaluate: ProbeFunction
+    fix: str  # what to change in AWS (or record) when the probe fails, in one or two sentences
 
 
 PROBES: dict[str, Probe] = {}
@@ -33,14 +38,19 @@ COLLECTORS: dict[str, CollectorFunction] = {}
 
 
 def probe(
-    item_id: str, *, collectors: tuple[str, ...], actions: tuple[str, ...]
+    item_id: str,
+    *,
+    config_keys: tuple[str, ...],
+    collectors: tuple[str, ...],
+    actions: tuple[str, ...],
+    fix: str,
 ) -> Callable[[ProbeFunction], ProbeFunction]:
     """Register `evaluate(config, **snapshots)` as the probe proving catalog item `item_id`."""
 
     def register(evaluate: ProbeFunction) -> ProbeFunction:
         if item_id in PROBES:
             raise ValueError(f"probe for {item_id} registered twice")
-        PROBES[item_id] = Probe(item_id, tuple(actions), tuple(collectors), evaluate)
+        PROBES[item_id] = Probe(item_id, tuple(actions), tuple(collectors), tuple(config_keys), evaluate, fix)
         return evaluate
 
     return register
@@ -58,8 +68,10 @@ def collector(name: str) -> Callable[[CollectorFunction], CollectorFunction]:
     return register
 
 
+@cache
 def load_all() -> None:
-    """Import every collector and probe module so their decorators run."""
+    """Import every collector and probe module so their decorators run; once per process
+    (listing the package's directory on every dashboard request cost 4 % of the request)."""
     from mission_control.verification import collectors, probes
 
     for package in (collectors, probes):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 
 from rich.markup import escape
 from rich.table import Table
 
 from mission_control.catalog import Catalog, Item
+from mission_control.escaping import markdown_cell, xml_text
 from mission_control.verification.results import ProbeResult, Status
 from mission_control.verification.runner import VerificationReport
 
@@ -22,9 +21,6 @@ _STATUS_STYLES = {
     Status.MANUAL: "dim",
 }
 _JUNIT_ELEMENTS = {Status.FAILING: "failure", Status.ERROR: "error", Status.MANUAL: "skipped"}
-# Characters XML 1.0 cannot carry even escaped; AWS messages should never hold them, but one would
-# otherwise make the whole JUnit file unreadable to CI.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def to_json(report: VerificationReport, catalog: Catalog) -> str:
@@ -34,11 +30,11 @@ def to_json(report: VerificationReport, catalog: Catalog) -> str:
 def to_junit(report: VerificationReport, catalog: Catalog) -> str:
     """One testcase per item, grouped by category, so CI shows failing items as failed tests."""
     summary = report.summary
-    suites = ET.Element("testsuites", name=report.checklist)
+    suites = ET.Element("testsuites", name=xml_text(report.checklist))
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name=f"{report.checklist} ({report.environment})",
+        name=xml_text(f"{report.checklist} ({report.environment})"),
         tests=str(summary["total"]),
         failures=str(summary["failing"]),
         errors=str(summary["error"]),
@@ -49,13 +45,13 @@ def to_junit(report: VerificationReport, catalog: Catalog) -> str:
     for result in report.results:
         item = items[result.item_id]
         case = ET.SubElement(
-            suite, "testcase", classname=item.category, name=_xml_text(f"{item.id}: {item.title}")
+            suite, "testcase", classname=xml_text(item.category), name=xml_text(f"{item.id}: {item.title}")
         )
         element = _JUNIT_ELEMENTS.get(result.status)
         if element:
-            outcome = ET.SubElement(case, element, message=_xml_text(result.summary))
+            outcome = ET.SubElement(case, element, message=xml_text(result.summary))
             if result.facts:
-                outcome.text = _xml_text(json.dumps(result.facts, indent=2, ensure_ascii=False))
+                outcome.text = xml_text(json.dumps(result.facts, indent=2, ensure_ascii=False))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -76,7 +72,7 @@ def to_markdown(report: VerificationReport, catalog: Catalog) -> str:
         item = items[result.item_id]
         title = f"{item.title} (`{item.id}`)"
         lines.append(
-            f"| {_status_label(result)} | {_cell(title)} | {item.category} | {_cell(result.summary)} |"
+            f"| {_status_label(result)} | {markdown_cell(title)} | {markdown_cell(item.category)} | {markdown_cell(result.summary)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -102,13 +98,6 @@ def to_table(report: VerificationReport, catalog: Catalog) -> Table:
     return table
 
 
-RENDERERS: dict[str, Callable[[VerificationReport, Catalog], str]] = {
-    "json": to_json,
-    "junit": to_junit,
-    "markdown": to_markdown,
-}
-
-
 def _items(catalog: Catalog) -> dict[str, Item]:
     """The catalog's items by id; a report is rendered with the catalog it was run against."""
     return {item.id: item for item in catalog.items}
@@ -116,11 +105,3 @@ def _items(catalog: Catalog) -> dict[str, Item]:
 
 def _status_label(result: ProbeResult) -> str:
     return f"{STATUS_ICONS[result.status]} {result.status.value}"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _xml_text(text: str) -> str:
-    return _XML_ILLEGAL.sub("\ufffd", text)

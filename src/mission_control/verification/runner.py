@@ -1,11 +1,13 @@
 """One verification run: every needed collector once, concurrently, then every probe on the snapshots.
 
 A failure is contained to the items it affects: a collector or probe that raises turns only its items
-into `error`, so a run always completes with one result per catalog item.
+into `error`, so a run always completes with one result per catalog item. An environment whose role
+STS refuses has every probed item in `error`, naming the role; the rest of a fleet runs on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -16,7 +18,10 @@ from mission_control.catalog import Catalog, Item
 from mission_control.verification import registry
 from mission_control.verification.aws import AwsClients
 from mission_control.verification.config import EnvironmentConfig
+from mission_control.verification.credentials import AssumeRoleError
 from mission_control.verification.results import ProbeResult, Status, errored
+
+logger = logging.getLogger(__name__)
 
 MANUAL_SUMMARY = "No read-only AWS API proves this; attach evidence"
 
@@ -88,11 +93,19 @@ def run_verification(
     registry.load_all()
     report_progress = on_progress or (lambda label: None)
     probed = _probed_items(catalog.items)
-    snapshots = _collect(_needed_collectors(probed), config, clients, report_progress)
+    refused = clients.assume_error()
+    if refused:
+        snapshots: dict[str, Any] = {}
+        for name in _needed_collectors(probed):
+            report_progress(f"collected {name}")
+    else:
+        snapshots = _collect(_needed_collectors(probed), config, clients, report_progress)
     results = []
     for item in catalog.items:
         if item.id in probed:
-            results.append(_evaluate(probed[item.id], config, snapshots))
+            results.append(
+                errored(item.id, refused) if refused else _evaluate(probed[item.id], config, snapshots)
+            )
             report_progress(f"probed {item.id}")
         else:
             results.append(ProbeResult(item.id, Status.MANUAL, MANUAL_SUMMARY))
@@ -129,7 +142,10 @@ def _collect(
             name = futures[future]
             try:
                 snapshots[name] = future.result()
+            except AssumeRoleError as error:  # the role of this collector's account was refused
+                snapshots[name] = CollectorFailure(name, str(error))
             except Exception as error:  # contained: only this collector's items become `error`
+                logger.exception("collector %s failed for %s", name, config.name)
                 snapshots[name] = CollectorFailure(name, f"{type(error).__name__}: {error}")
             report_progress(f"collected {name}")
     return snapshots
@@ -144,4 +160,5 @@ def _evaluate(probe: registry.Probe, config: EnvironmentConfig, snapshots: dict[
     try:
         return probe.evaluate(config, **inputs)
     except Exception as error:  # contained: a probe bug is this item's error, not the run's
+        logger.exception("probe %s failed for %s", probe.item_id, config.name)
         return errored(probe.item_id, f"probe {probe.item_id} failed: {type(error).__name__}: {error}")

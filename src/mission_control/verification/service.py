@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mission_control.db.base import utcnow
@@ -45,8 +46,10 @@ def start_run(*, session: Session, environment_name: str, actor: str) -> int:
     return run.id
 
 
-def finish_run(*, session: Session, run_id: int, report: VerificationReport) -> list[str]:
-    """Store a run's results; returns the ids of ticked items that newly regressed."""
+def finish_run(
+    *, session: Session, run_id: int, report: VerificationReport, request_rates: dict[str, Any] | None = None
+) -> list[str]:
+    """Store a run's results (and the AWS request rates it observed); returns newly regressed item ids."""
     run = session.get(VerificationRun, run_id)
     if run is None:
         raise ValueError(f"verification run {run_id} does not exist")
@@ -86,6 +89,7 @@ def finish_run(*, session: Session, run_id: int, report: VerificationReport) -> 
             )
     run.state = "completed"
     run.finished_at = utcnow()
+    run.request_rates = request_rates
     summary = report.summary
     session.add(
         AuditEvent(
@@ -130,3 +134,20 @@ def latest_run(*, session: Session, environment_name: str) -> RunSummary | None:
     if run is None:
         return None
     return RunSummary(run.id, run.state, run.triggered_by, run.started_at, run.finished_at, run.error)
+
+
+def latest_completed_runs(*, session: Session) -> dict[int, RunSummary]:
+    """Each environment's most recent completed run, by environment id: what monitoring calls "last proof"."""
+    newest = (
+        select(VerificationRun.environment_id, func.max(VerificationRun.id).label("run_id"))
+        .where(VerificationRun.state == "completed")
+        .group_by(VerificationRun.environment_id)
+        .subquery()
+    )
+    runs = session.scalars(select(VerificationRun).join(newest, VerificationRun.id == newest.c.run_id))
+    return {
+        run.environment_id: RunSummary(
+            run.id, run.state, run.triggered_by, run.started_at, run.finished_at, run.error
+        )
+        for run in runs
+    }

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from mission_control.db.base import utcnow
+from mission_control.jobs import runner as runners
+from mission_control.jobs.schedules import last_fire, verify_schedule_of
+from mission_control.jobs.verification import KIND as verification_kind
 from mission_control.progress.service import get_environment
 from mission_control.verification.service import latest_run
 from mission_control.web.auth import Principal, require
@@ -34,25 +39,54 @@ def last_run_summary(session: Session, environment: str) -> dict[str, Any] | Non
     }
 
 
-def verification_state(request: Request, environment: str, last_run: dict[str, Any] | None) -> dict[str, Any]:
-    """Whether the environment can be verified, the run in progress (this process), and the last run."""
-    jobs = request.app.state.verification_jobs
+@dataclass(frozen=True)
+class VerificationFacts:
+    """What the verification card shows that only the database can change, read in one session (the
+    dashboard keeps it in its read cache)."""
+
+    last_run: dict[str, Any] | None
+    progress: dict[str, Any] | None
+    last_fire: dict[str, Any] | None
+
+
+def verification_facts(session: Session, request: Request, environment: str) -> VerificationFacts:
+    config = request.app.state.configs.get(environment)
+    schedule = verify_schedule_of(config) if config else None
+    fire = last_fire(session=session, schedule=schedule.name) if schedule else None
+    return VerificationFacts(
+        last_run_summary(session, environment),
+        runners.job_progress(session=session, kind=verification_kind, environment=environment),
+        {"due_at": fire.due_at.isoformat(), "outcome": fire.outcome} if fire else None,
+    )
+
+
+def verification_state(request: Request, environment: str, facts: VerificationFacts) -> dict[str, Any]:
+    """Whether the environment can be verified, the run queued or in progress (any process), the last
+    run, its schedule, and why queued work would wait (no worker)."""
+    config = request.app.state.configs.get(environment)
+    schedule = verify_schedule_of(config) if config else None
     return {
-        "configured": environment in jobs.configs,
-        "progress": jobs.progress(environment),
-        "last_run": last_run,
+        "configured": config is not None,
+        "progress": facts.progress,
+        "last_run": facts.last_run,
+        "schedule": (
+            {"cron": schedule.cron, "next": schedule.next_due(utcnow()).isoformat(), "last": facts.last_fire}
+            if schedule
+            else None
+        ),
+        "problem": request.app.state.runner.problem(),
     }
 
 
 def _start(request: Request, environment: str, actor: str) -> None:
     with request.app.state.database.read() as session:
         get_environment(session=session, name=environment)
-    request.app.state.verification_jobs.start(environment, actor)
+    runners.start_verification(request.app.state.runner, environment=environment, actor=actor)
 
 
 def _state(request: Request, environment: str) -> dict[str, Any]:
     with request.app.state.database.read() as session:
-        return verification_state(request, environment, last_run_summary(session, environment))
+        return verification_state(request, environment, verification_facts(session, request, environment))
 
 
 @api.get("/environments/{environment}/verification")

@@ -1,9 +1,9 @@
 """Security headers on every response, as plain ASGI middleware (it never buffers, so SSE streams).
 
 Our pages load only our own scripts and styles, so the policy allows nothing else and no inline
-script. FastAPI's Swagger UI at /docs is the exception: it loads its bundle from a CDN and starts
-with an inline script, and renders only our OpenAPI schema (no user data), so /docs alone gets a
-policy that allows that CDN and inline script.
+script. Swagger UI at /docs is the exception: it starts with an inline script (its bundle is served
+from here, web/docs.py) and renders only our OpenAPI schema (no user data), so /docs alone gets a
+policy that allows that inline script.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 DOCS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")

@@ -1,10 +1,14 @@
-"""`drill auth-flow`: sign a disposable user up, in and refreshed against the backup pool, then verify the
-tokens as a downstream service would: signature against the pool's JWKS, issuer, use, client, expiry.
+"""`drill auth-flow`: sign a disposable user up, in and refreshed against the secondary region's pool, then
+verify the tokens as a downstream service would: signature against the pool's JWKS, issuer, use, client,
+expiry.
 
-The drill brings its own app client (no secret, USER_PASSWORD_AUTH and refresh allowed), because the
-team's clients rarely allow password sign-in; client and user are deleted whatever happens. The JWKS
-is fetched from the Cognito endpoint the drill's client uses (AWS_ENDPOINT_URL when set), while the
-expected issuer is always Cognito's public one, as in the tokens.
+The secondary region's pool is the backup pool, or with native multi-Region replication the primary's
+replica (`cognito_replication`, detected as the probes detect it). A replica cannot create users or
+clients, so those are created in the primary and the drill signs in at the replica's regional endpoint
+once replication has carried them there; its tokens must carry the pool's issuer (the multi-Region one
+when the pool uses it). The drill brings its own app client (no secret, USER_PASSWORD_AUTH and refresh
+allowed), because the team's clients rarely allow password sign-in; client and user are deleted whatever
+happens. The JWKS is fetched from the Cognito endpoint the drill signs in at (AWS_ENDPOINT_URL when set).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -31,13 +35,20 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 
 from mission_control.evidence.drills.record import DrillFailed, DrillRecorder, Step
-from mission_control.evidence.drills.registry import drill
+from mission_control.evidence.drills.registry import Scope, drill
 from mission_control.verification.aws import AwsClients, AwsError, call
+from mission_control.verification.collectors.cognito import (
+    BACKUP_POOL,
+    REPLICA,
+    list_replicas,
+    replication_of,
+)
 from mission_control.verification.config import EnvironmentConfig
 
 DRILL_PREFIX = "mc-drill-"
 HTTP_TIMEOUT_SECONDS = 10
 CLOCK_SKEW_SECONDS = 60
+REPLICATION_WAIT_SECONDS = 60  # how long a new user may take to reach the replica ("near real-time")
 AUDIENCE_CLAIM = {"id": "aud", "access": "client_id"}  # where each Cognito token names its app client
 
 
@@ -52,19 +63,35 @@ AUDIENCE_CLAIM = {"id": "aud", "access": "client_id"}  # where each Cognito toke
         "cognito-idp:AdminConfirmSignUp",
         "cognito-idp:InitiateAuth",
         "cognito-idp:AdminDeleteUser",
+        "cognito-idp:ListUserPoolReplicas",
+        "cognito-idp:DescribeUserPool",
+    ),
+    # A user pool's ARN holds its id, not a name to scope by: for one environment, the configured pool(s).
+    scopes=(
+        Scope(
+            (
+                "cognito-idp:CreateUserPoolClient",
+                "cognito-idp:DeleteUserPoolClient",
+                "cognito-idp:AdminConfirmSignUp",
+                "cognito-idp:AdminDeleteUser",
+            ),
+            pattern=("arn:aws:cognito-idp:*:*:userpool/*",),
+            resources=lambda config, _: _written_pools(config),
+        ),
     ),
 )
 def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients: AwsClients) -> None:
-    pool, region = config.cognito_backup_pool, config.secondary_region
-    if not pool:
-        with recorder.step("check the configuration"):
-            raise DrillFailed("not configured: set cognito_backup_pool")
-    cognito = clients.get("cognito-idp", region)
+    with recorder.step("choose the pool") as step:
+        pool, write_region, issuer = _target(config, clients)
+        step.detail = f"pool {pool}: users created in {write_region}, signed in at {config.secondary_region}"
+    cognito = clients.get("cognito-idp", write_region)
+    sign_in = clients.get("cognito-idp", config.secondary_region)
 
-    def cognito_call(operation: str, action: str, resource: str, **params: Any) -> Any:
+    def cognito_call(operation: str, action: str, resource: str, client: Any = cognito, **params: Any) -> Any:
         result = call(
-            cognito, operation, action=f"cognito-idp:{action}", resource=resource, region=region, **params
-        )
+            client, operation, action=f"cognito-idp:{action}", resource=resource,
+            region=client.meta.region_name, **params,
+        )  # fmt: skip
         if isinstance(result, AwsError):
             raise DrillFailed(f"{result}: {result.message}" if result.message else str(result))
         return result
@@ -87,7 +114,7 @@ def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients:
             "delete_user_pool_client",
             "DeleteUserPoolClient",
             client_id,
-            region,
+            write_region,
             UserPoolId=pool,
             ClientId=client_id,
         ),
@@ -103,7 +130,7 @@ def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients:
             "admin_delete_user",
             "AdminDeleteUser",
             username,
-            region,
+            write_region,
             UserPoolId=pool,
             Username=username,
         ),
@@ -124,13 +151,18 @@ def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients:
         )
     with _timed(recorder, "log in", "login_seconds"):
         login = _tokens(
-            cognito_call(
-                "initiate_auth",
-                "InitiateAuth",
-                username,
-                ClientId=client_id,
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            _until_replicated(
+                lambda: call(
+                    sign_in,
+                    "initiate_auth",
+                    action="cognito-idp:InitiateAuth",
+                    resource=username,
+                    region=config.secondary_region,
+                    ClientId=client_id,
+                    AuthFlow="USER_PASSWORD_AUTH",
+                    AuthParameters={"USERNAME": username, "PASSWORD": password},
+                ),
+                waiting=write_region != config.secondary_region,
             ),
             "log in",
         )
@@ -140,17 +172,17 @@ def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients:
                 "initiate_auth",
                 "InitiateAuth",
                 username,
+                client=sign_in,
                 ClientId=client_id,
                 AuthFlow="REFRESH_TOKEN_AUTH",
                 AuthParameters={"REFRESH_TOKEN": login["RefreshToken"]},
             ),
             "refresh",
         )
-    jwks_url = f"{cognito.meta.endpoint_url.rstrip('/')}/{pool}/.well-known/jwks.json"
+    jwks_url = f"{sign_in.meta.endpoint_url.rstrip('/')}/{pool}/.well-known/jwks.json"
     with _timed(recorder, "fetch the pool's JWKS", "jwks_seconds") as step:
         jwks = fetch_jwks(jwks_url)
         step.detail = jwks_url
-    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
     recorder.measure("issuer", issuer)
     with _timed(recorder, "verify the tokens", "verify_seconds") as step:
         now = int(time.time())
@@ -166,6 +198,72 @@ def auth_flow_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients:
                     what=f"the {use} token from {stage}",
                 )
         step.detail = f"ID and access tokens from log in and refresh: signed by the pool, issued by {issuer}"
+
+
+def _written_pools(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The pools the drill creates its client and user in: the backup pool, or with a replica the
+    primary pool (replicas take no writes); both when `cognito_replication` is left to detection."""
+    pools = []
+    if config.cognito_replication != BACKUP_POOL and config.cognito_primary_pool:
+        pools.append(f"arn:aws:cognito-idp:{config.primary_region}:*:userpool/{config.cognito_primary_pool}")
+    if config.cognito_replication != REPLICA and config.cognito_backup_pool:
+        pools.append(f"arn:aws:cognito-idp:{config.secondary_region}:*:userpool/{config.cognito_backup_pool}")
+    return tuple(pools)
+
+
+def _target(config: EnvironmentConfig, clients: AwsClients) -> tuple[str, str, str]:
+    """(pool id, region users are created in, issuer its tokens carry) for the secondary region's pool."""
+    primary = config.cognito_primary_pool
+    replicas = list_replicas(clients, primary, config.primary_region) if primary else ()
+    mode = replication_of(config, replicas).mode if primary else None
+    if mode == REPLICA and primary:
+        described = call(
+            clients.get("cognito-idp", config.primary_region), "describe_user_pool",
+            action="cognito-idp:DescribeUserPool", resource=f"user pool {primary}", region=config.primary_region,
+            UserPoolId=primary,
+        )  # fmt: skip
+        if isinstance(described, AwsError):
+            raise DrillFailed(str(described))
+        if described["UserPool"].get("IssuerConfiguration", {}).get("Type") == "UPDATED":
+            return (
+                primary,
+                config.primary_region,
+                f"https://issuer-cognito-idp.{config.primary_region}.amazonaws.com/{primary}",
+            )
+        return (
+            primary,
+            config.primary_region,
+            f"https://cognito-idp.{config.secondary_region}.amazonaws.com/{primary}",
+        )
+    if isinstance(replicas, AwsError) and not config.cognito_backup_pool:
+        raise DrillFailed(f"cannot tell whether user pool {primary} is replicated: {replicas}")
+    if not config.cognito_backup_pool:
+        raise DrillFailed("not configured: set cognito_backup_pool (or give the primary pool a replica)")
+    pool = config.cognito_backup_pool
+    return (
+        pool,
+        config.secondary_region,
+        f"https://cognito-idp.{config.secondary_region}.amazonaws.com/{pool}",
+    )
+
+
+def _until_replicated(sign_in: Callable[[], Any], *, waiting: bool) -> dict[str, Any]:
+    """Sign in, retrying while the user has not reached the replica yet (replication is near real-time)."""
+    deadline = time.monotonic() + (REPLICATION_WAIT_SECONDS if waiting else 0)
+    delay = 0.5
+    while True:
+        result = sign_in()
+        if not isinstance(result, AwsError):
+            return result
+        unknown = result.code in (
+            "UserNotFoundException",
+            "ResourceNotFoundException",
+            "NotAuthorizedException",
+        )
+        if not (waiting and unknown) or time.monotonic() + delay > deadline:
+            raise DrillFailed(f"{result}: {result.message}" if result.message else str(result))
+        time.sleep(delay)  # waiting on AWS's replication, not synchronising with our own code
+        delay = min(delay * 2, 5)
 
 
 @contextmanager

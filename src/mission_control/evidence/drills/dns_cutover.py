@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mission_control.evidence.drills.record import DrillFailed, DrillRecorder
-from mission_control.evidence.drills.registry import drill
+from mission_control.evidence.drills.registry import Scope, drill
 from mission_control.evidence.errors import EvidenceError
 from mission_control.evidence.runbooks import RegionRoute, region_routes
 from mission_control.verification.aws import AwsClients, AwsError, call
@@ -43,6 +43,14 @@ Answer = tuple[str, tuple[str, ...]]  # (ResponseCode, sorted normalised RecordD
         "route53:TestDNSAnswer",
         "route53:UpdateHealthCheck",
         "route53:GetHealthCheck",
+    ),
+    # A health check's ARN holds its id, not a name: for one environment, the primary's own check.
+    scopes=(
+        Scope(
+            ("route53:UpdateHealthCheck",),
+            pattern=("arn:aws:route53:::healthcheck/*",),
+            resources=lambda config, clients: _inverted_checks(config, clients),
+        ),
     ),
 )
 def dns_cutover(recorder: DrillRecorder, config: EnvironmentConfig, clients: AwsClients) -> None:
@@ -110,6 +118,19 @@ def dns_cutover(recorder: DrillRecorder, config: EnvironmentConfig, clients: Aws
                     f"measured RTO {rto} s (time to shift {shift_seconds:.1f} s + TTL {ttl} s) "
                     f"is over rto_seconds = {config.rto_seconds}"
                 )
+
+
+def _inverted_checks(config: EnvironmentConfig, clients: AwsClients) -> tuple[str, ...]:
+    """The health check the drill inverts (the primary region's, on `api_domain`), read from Route53;
+    none when the environment has no DNS to cut over or that record has no health check."""
+    if not (config.hosted_zone and config.api_domain):
+        return ()
+    try:
+        routes, _ = region_routes(config, collect_route53(config, clients))
+    except EvidenceError as error:
+        raise EvidenceError(f"cannot name the health check drill dns-cutover inverts: {error}") from error
+    check = routes[config.primary_region].health_check
+    return (f"arn:aws:route53:::healthcheck/{check['Id']}",) if check else ()
 
 
 def _invertible_check(primary: RegionRoute) -> str:

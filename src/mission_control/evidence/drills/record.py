@@ -6,6 +6,7 @@ actions and runs them however the drill ends: passed, failed, or interrupted wit
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -55,6 +58,7 @@ class DrillRecord:
     outcome: Outcome | None = None
     steps: list[Step] = field(default_factory=list)
     measurements: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # what failed the drill outside any step (inside one, the step says)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `mission-control drill NAME --format json`."""
@@ -67,6 +71,7 @@ class DrillRecord:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "steps": [step.to_dict() for step in self.steps],
             "measurements": self.measurements,
+            "error": self.error,
         }
 
 
@@ -112,8 +117,12 @@ class DrillRecorder:
             self.record.outcome = Outcome.PASSED
         except KeyboardInterrupt:
             self.record.outcome = Outcome.ABORTED
-        except Exception:
+        except Exception as error:
             self.record.outcome = Outcome.FAILED
+            if not isinstance(error, DrillFailed):  # a check that did not hold is no fault of the code
+                logger.exception("drill %s in %s failed", self.record.drill, self.record.environment)
+            if not any(step.ok is False for step in self.record.steps):
+                self.record.error = _describe(error)
         finally:
             self._clean_up()
             self.record.finished_at = datetime.now(UTC)
@@ -132,6 +141,7 @@ class DrillRecorder:
             with self.step(name):
                 yield
         except Exception:
+            logger.exception("drill %s in %s: %s failed", self.record.drill, self.record.environment, name)
             self.record.outcome = Outcome.FAILED
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mission_control.evidence.drills.record import DrillFailed, DrillRecorder
-from mission_control.evidence.drills.registry import drill
+from mission_control.evidence.drills.registry import Scope, drill
 from mission_control.verification.aws import AwsClients, AwsError, call
 from mission_control.verification.config import EnvironmentConfig
 
@@ -69,6 +69,25 @@ class Scratch:
         "dynamodb:TagResource",
         "dynamodb:DeleteTable",
     ),
+    scopes=(
+        Scope(
+            ("dynamodb:RestoreTableToPointInTime",),  # checked on the source table and on the target
+            pattern=("arn:aws:dynamodb:*:*:table/*",),
+            resources=lambda config, _: _restore_resources(config),
+        ),
+        Scope(
+            (
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:TagResource",
+                "dynamodb:DeleteTable",
+            ),
+            pattern=(f"arn:aws:dynamodb:*:*:table/{SCRATCH_PREFIX}*",),
+            resources=lambda config, _: _table_arns(config, (f"{SCRATCH_PREFIX}*",)),
+        ),
+    ),
 )
 def restore_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients: AwsClients) -> None:
     with recorder.step("check the targets and every source table"):
@@ -104,6 +123,19 @@ def restore_drill(recorder: DrillRecorder, config: EnvironmentConfig, clients: A
         ]
         if problems:
             raise DrillFailed("; ".join(problems))
+
+
+def _table_arns(config: EnvironmentConfig, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The tables (or name patterns) in both regions; none when the drill has no table to restore."""
+    if not config.platform_tables:
+        return ()
+    return tuple(f"arn:aws:dynamodb:{region}:*:table/{name}" for region in config.regions for name in names)
+
+
+def _restore_resources(config: EnvironmentConfig) -> tuple[str, ...]:
+    """A restore reads a platform table (or its replica) and writes a scratch table: AWS checks
+    RestoreTableToPointInTime on both (DynamoDB Developer Guide, "Using IAM with backup and restore")."""
+    return _table_arns(config, (*config.platform_tables, f"{SCRATCH_PREFIX}*"))
 
 
 def _targets(config: EnvironmentConfig) -> tuple[int, int]:

@@ -1,22 +1,31 @@
 """AWS Backup plans and DynamoDB exports in the primary region: the ways a table's copy leaves it.
 
-Plans are read whole (a few calls per plan, not per table). Exports are looked up only for platform
-tables no plan copies to the secondary region, one DescribeExport each, so a fully planned estate
-costs nothing per table here.
+Plans are read whole (a few calls per plan, not per table). What a selection needs to be judged is
+read only when some copying plan needs it: the tables' tags for tag assignments and conditions, the region's settings (service opt-in, advanced
+DynamoDB backup) and each destination vault in this account.
+Exports are looked up only for tables no plan copies, one DescribeExport each.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mission_control.verification.aws import AwsClients, AwsError, call, paginate
+from mission_control.verification.backup_coverage import (
+    arn_account,
+    arn_region,
+    copy_actions,
+    needs_tags,
+    table_coverage,
+)
+from mission_control.verification.collectors.table_exports import TableExport, read_exports
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.registry import collector
 
 MAX_WORKERS = 16
+_NOT_FOUND_CODES = {"ResourceNotFoundException"}
 
 
 @dataclass(frozen=True)
@@ -30,46 +39,18 @@ class BackupPlan:
 
 
 @dataclass(frozen=True)
-class TableExport:
-    """The newest completed export of a table, and the region of the bucket it went to."""
-
-    table: str
-    arn: str
-    bucket: str
-    bucket_region: str | AwsError
-    export_time: str | None
-
-
-@dataclass(frozen=True)
 class BackupSnapshot:
+    """`region_settings` is DescribeRegionSettings' answer, read when a plan copies to the secondary
+    region (None otherwise); `tags` by table when a selection uses tags; `vaults` by destination ARN
+    (None: the vault does not exist)."""
+
     region: str
     plans: tuple[BackupPlan, ...] | AwsError
     exports: dict[str, TableExport | AwsError] | AwsError  # by table, for tables no plan copies
-
-
-def arn_region(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 else ""
-
-
-def plan_copies(
-    plans: tuple[BackupPlan, ...], table: str, source_region: str, destination_region: str
-) -> tuple[list[str], list[AwsError]]:
-    """How backup plans copy `table` to `destination_region`, and the errors that hid any other way."""
-    routes: list[str] = []
-    errors: list[AwsError] = []
-    for plan in plans:
-        if isinstance(plan.rules, AwsError):
-            errors.append(plan.rules)
-            continue
-        copies = _copies_to(plan.rules, destination_region)
-        if not copies:
-            continue
-        if isinstance(plan.selections, AwsError):
-            errors.append(plan.selections)
-        elif any(_selects(selection, table, source_region) for selection in plan.selections):
-            routes.extend(f"backup plan {plan.name} rule {rule} copies to {vault}" for rule, vault in copies)
-    return routes, errors
+    account: str = ""
+    region_settings: dict[str, dict[str, bool]] | AwsError | None = None
+    tags: dict[str, dict[str, str] | AwsError] = field(default_factory=dict)
+    vaults: dict[str, dict[str, Any] | AwsError | None] = field(default_factory=dict)
 
 
 @collector("backup")
@@ -78,17 +59,37 @@ def collect_backup(config: EnvironmentConfig, clients: AwsClients) -> BackupSnap
     tables = tuple(dict.fromkeys(config.platform_tables))
     if not tables:
         return BackupSnapshot(region, (), {})
-    plans = _plans(clients.get("backup", region), region, config.secondary_region)
+    client = clients.get("backup", region)
+    listed = _plans(client, region, config.secondary_region)
+    if isinstance(listed, AwsError):
+        snapshot = BackupSnapshot(region, listed, {})
+    else:
+        plans, account = listed
+        selections = [
+            selection
+            for plan in plans
+            if not isinstance(plan.selections, AwsError)
+            for selection in plan.selections
+        ]
+        snapshot = BackupSnapshot(
+            region,
+            plans,
+            {},
+            account,
+            _region_settings(client, region) if selections else None,
+            _tags(clients, tables, region, account) if any(map(needs_tags, selections)) else {},
+            _vaults(clients, plans, account, config.secondary_region),
+        )
     uncopied = [
-        table
-        for table in tables
-        if isinstance(plans, AwsError) or not plan_copies(plans, table, region, config.secondary_region)[0]
+        table for table in tables if not table_coverage(snapshot, table, config.secondary_region).routes
     ]
-    exports = _exports(clients, uncopied, region) if uncopied else {}
-    return BackupSnapshot(region, plans, exports)
+    return replace(snapshot, exports=read_exports(clients, uncopied, region) if uncopied else {})
 
 
-def _plans(client: Any, region: str, destination_region: str) -> tuple[BackupPlan, ...] | AwsError:
+def _plans(
+    client: Any, region: str, destination_region: str
+) -> tuple[tuple[BackupPlan, ...], str] | AwsError:
+    """Every plan, and this account's id as the plans' ARNs name it."""
     summaries = paginate(
         client,
         "list_backup_plans",
@@ -99,8 +100,10 @@ def _plans(client: Any, region: str, destination_region: str) -> tuple[BackupPla
     )
     if isinstance(summaries, AwsError):
         return summaries
+    account = next((arn_account(s["BackupPlanArn"]) for s in summaries if s.get("BackupPlanArn")), "")
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="backup") as pool:
-        return tuple(pool.map(lambda summary: _plan(client, summary, region, destination_region), summaries))
+        plans = tuple(pool.map(lambda summary: _plan(client, summary, region, destination_region), summaries))
+    return plans, account
 
 
 def _plan(client: Any, summary: dict[str, Any], region: str, destination_region: str) -> BackupPlan:
@@ -116,7 +119,7 @@ def _plan(client: Any, summary: dict[str, Any], region: str, destination_region:
     if isinstance(response, AwsError):
         return BackupPlan(plan_id, name, response, ())
     rules = tuple(response["BackupPlan"]["Rules"])
-    if not _copies_to(rules, destination_region):
+    if not copy_actions(rules, destination_region):
         return BackupPlan(plan_id, name, rules, ())
     return BackupPlan(plan_id, name, rules, _selections(client, plan_id, name, region))
 
@@ -150,126 +153,71 @@ def _selections(client: Any, plan_id: str, name: str, region: str) -> tuple[dict
     return tuple(selections)
 
 
-def _copies_to(rules: tuple[dict[str, Any], ...], destination_region: str) -> list[tuple[str, str]]:
-    return [
-        (rule["RuleName"], action["DestinationBackupVaultArn"])
-        for rule in rules
-        for action in rule.get("CopyActions", [])
-        if arn_region(action["DestinationBackupVaultArn"]) == destination_region
-    ]
-
-
-def _selects(selection: dict[str, Any], table: str, region: str) -> bool:
-    """Whether a selection's resource ARNs (wildcards allowed) include the table; tag rules are not read."""
-    chosen = any(_arn_matches(pattern, table, region) for pattern in selection.get("Resources", []))
-    excluded = any(_arn_matches(pattern, table, region) for pattern in selection.get("NotResources", []))
-    return chosen and not excluded
-
-
-def _arn_matches(pattern: str, table: str, region: str) -> bool:
-    if pattern == "*":
-        return True
-    parts = pattern.split(":", 5)
-    if len(parts) != 6:
-        return False
-    _, _, service, pattern_region, _, resource = parts
-    return (
-        fnmatchcase("dynamodb", service)
-        and fnmatchcase(region, pattern_region or "*")
-        and fnmatchcase(f"table/{table}", resource)
-    )
-
-
-def _exports(
-    clients: AwsClients, tables: list[str], region: str
-) -> dict[str, TableExport | AwsError] | AwsError:
-    client = clients.get("dynamodb", region)
-    summaries = _list_exports(client, region)
-    if isinstance(summaries, AwsError):
-        return summaries
-    wanted = set(tables)
-    newest: dict[str, str] = {}
-    for summary in summaries:
-        table = _exported_table(summary["ExportArn"])
-        # Export ids start with their creation time in milliseconds, so the greatest ARN is the newest.
-        if table in wanted and summary.get("ExportStatus") == "COMPLETED":
-            newest[table] = max(newest.get(table, ""), summary["ExportArn"])
-    if not newest:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(newest)), thread_name_prefix="export") as pool:
-        descriptions = pool.map(lambda arn: _describe_export(client, arn, region), newest.values())
-        described = dict(zip(newest, descriptions, strict=True))
-    s3 = clients.get("s3", region)
-    buckets = sorted({d["S3Bucket"] for d in described.values() if not isinstance(d, AwsError)})
-    bucket_regions = {bucket: _bucket_region(s3, bucket, region) for bucket in buckets}
-    exports: dict[str, TableExport | AwsError] = {}
-    for table, description in described.items():
-        if isinstance(description, AwsError):
-            exports[table] = description
-            continue
-        bucket = description["S3Bucket"]
-        export_time = description.get("ExportTime")
-        exports[table] = TableExport(
-            table,
-            description["ExportArn"],
-            bucket,
-            bucket_regions[bucket],
-            export_time.isoformat() if export_time else None,
-        )
-    return exports
-
-
-def _list_exports(client: Any, region: str) -> list[dict[str, Any]] | AwsError:
-    """ListExports has no botocore paginator, so follow NextToken here."""
-    summaries: list[dict[str, Any]] = []
-    params: dict[str, Any] = {}
-    while True:
-        response = call(
-            client,
-            "list_exports",
-            action="dynamodb:ListExports",
-            resource="table exports",
-            region=region,
-            **params,
-        )
-        if isinstance(response, AwsError):
-            return response
-        summaries.extend(response.get("ExportSummaries", []))
-        if not response.get("NextToken"):
-            return summaries
-        params = {"NextToken": response["NextToken"]}
-
-
-def _describe_export(client: Any, arn: str, region: str) -> dict[str, Any] | AwsError:
+def _region_settings(client: Any, region: str) -> dict[str, dict[str, bool]] | AwsError:
     response = call(
         client,
-        "describe_export",
-        action="dynamodb:DescribeExport",
-        resource=arn,
+        "describe_region_settings",
+        action="backup:DescribeRegionSettings",
+        resource="AWS Backup region settings",
         region=region,
-        ExportArn=arn,
-    )
-    return response if isinstance(response, AwsError) else response["ExportDescription"]
-
-
-def _bucket_region(s3: Any, bucket: str, region: str) -> str | AwsError:
-    response = call(
-        s3,
-        "get_bucket_location",
-        action="s3:GetBucketLocation",
-        resource=f"bucket {bucket}",
-        region=region,
-        Bucket=bucket,
     )
     if isinstance(response, AwsError):
         return response
-    # GetBucketLocation's legacy answers: no constraint means us-east-1, "EU" means eu-west-1.
-    constraint = response.get("LocationConstraint") or "us-east-1"
-    return "eu-west-1" if constraint == "EU" else constraint
+    return {
+        key: response.get(key, {})
+        for key in ("ResourceTypeOptInPreference", "ResourceTypeManagementPreference")
+    }
 
 
-def _exported_table(export_arn: str) -> str:
-    """arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/export/ID -> NAME."""
-    resource = export_arn.split(":", 5)[-1]
-    parts = resource.split("/")
-    return parts[1] if len(parts) > 1 else ""
+def _tags(
+    clients: AwsClients, tables: tuple[str, ...], region: str, account: str
+) -> dict[str, dict[str, str] | AwsError]:
+    client = clients.get("dynamodb", region)
+
+    def read(table: str) -> dict[str, str] | AwsError:
+        tags = paginate(
+            client,
+            "list_tags_of_resource",
+            "Tags",
+            action="dynamodb:ListTagsOfResource",
+            resource=table,
+            region=region,
+            ResourceArn=f"arn:aws:dynamodb:{region}:{account}:table/{table}",
+        )
+        if isinstance(tags, AwsError):
+            return {} if tags.code in _NOT_FOUND_CODES else tags
+        return {tag["Key"]: tag["Value"] for tag in tags}
+
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(tables)), thread_name_prefix="tags") as pool:
+        return dict(zip(tables, pool.map(read, tables), strict=True))
+
+
+def _vaults(
+    clients: AwsClients, plans: tuple[BackupPlan, ...], account: str, destination_region: str
+) -> dict[str, dict[str, Any] | AwsError | None]:
+    """DescribeBackupVault in the destination region for each of this account's destination vaults."""
+    arns = sorted(
+        {
+            vault
+            for plan in plans
+            if not isinstance(plan.rules, AwsError)
+            for _, vault in copy_actions(plan.rules, destination_region)
+            if arn_account(vault) == account
+        }
+    )
+    vaults: dict[str, dict[str, Any] | AwsError | None] = {}
+    for arn in arns:
+        name = arn.split(":")[-1]
+        response = call(
+            clients.get("backup", arn_region(arn)),
+            "describe_backup_vault",
+            action="backup:DescribeBackupVault",
+            resource=f"backup vault {name}",
+            region=arn_region(arn),
+            BackupVaultName=name,
+        )
+        if isinstance(response, AwsError):
+            vaults[arn] = None if response.code in _NOT_FOUND_CODES else response
+        else:
+            vaults[arn] = response
+    return vaults

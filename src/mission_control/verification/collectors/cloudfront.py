@@ -6,6 +6,7 @@ many behaviours cite it, is fetched once, concurrently.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,21 @@ def behaviours(distribution: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
         for behaviour in distribution.get("CacheBehaviors", {}).get("Items", [])
     ]
     return [*by_path, (DEFAULT_BEHAVIOUR, distribution["DefaultCacheBehavior"])]
+
+
+def serving_behaviour(distribution: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
+    """The behaviour CloudFront routes `path` to: the first matching path pattern, else the default."""
+    return next(
+        (label, behaviour)
+        for label, behaviour in behaviours(distribution)
+        if label == DEFAULT_BEHAVIOUR or pattern_matches(label, path)
+    )
+
+
+def pattern_matches(pattern: str, path: str) -> bool:
+    """CloudFront path patterns: case-sensitive, `*` any characters, `?` one, the leading / optional."""
+    regex = re.escape(pattern.lstrip("/")).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, path.lstrip("/")) is not None
 
 
 @collector("cloudfront")

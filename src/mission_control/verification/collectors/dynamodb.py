@@ -1,7 +1,8 @@
 """DynamoDB: each configured table's description and continuous-backup settings, in the primary region.
 
-Exactly two calls per table (one when the table does not exist), fetched concurrently: estates with
-a thousand tables must verify in seconds.
+Two calls per table (one when the table does not exist), fetched concurrently: estates with a
+thousand tables must verify in seconds. A table whose description lists no replicas costs a third,
+DescribeGlobalTable: legacy global tables (version 2017.11.29) show their replicas only there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.registry import collector
 
 MAX_WORKERS = 16
-_NOT_FOUND_CODES = {"ResourceNotFoundException", "TableNotFoundException"}
+_NOT_FOUND_CODES = {"ResourceNotFoundException", "TableNotFoundException", "GlobalTableNotFoundException"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class TableSnapshot:
     name: str
     description: dict[str, Any] | AwsError | None
     continuous_backups: dict[str, Any] | AwsError | None  # ContinuousBackupsDescription
+    legacy_global_table: dict[str, Any] | AwsError | None = None  # DescribeGlobalTable's, when read
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,20 @@ def _table(client: Any, name: str, region: str) -> TableSnapshot:
         ),
         "ContinuousBackupsDescription",
     )
-    return TableSnapshot(name, described, backups)
+    legacy = None
+    if isinstance(described, dict) and not described.get("Replicas"):
+        legacy = _unwrap(
+            call(
+                client,
+                "describe_global_table",
+                action="dynamodb:DescribeGlobalTable",
+                resource=name,
+                region=region,
+                GlobalTableName=name,
+            ),
+            "GlobalTableDescription",
+        )
+    return TableSnapshot(name, described, backups, legacy)
 
 
 def _unwrap(response: Any, key: str) -> dict[str, Any] | AwsError | None:

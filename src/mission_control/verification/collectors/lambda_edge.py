@@ -40,6 +40,8 @@ def collect_lambda_edge(config: EnvironmentConfig, clients: AwsClients) -> Lambd
     names = [
         name for name in dict.fromkeys((config.edge_auth_function, config.edge_redirect_function)) if name
     ]
+    if not names and not config.edge_role:
+        return LambdaEdgeSnapshot({}, None)  # nothing to read: no client (building one costs ~10 ms of CPU)
     lambda_client = clients.get("lambda", EDGE_REGION)
     with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="lambda-edge") as pool:
         role = (

@@ -3,7 +3,6 @@ the live geo-restriction policy that an attestation is bound to."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +10,9 @@ from mission_control.evidence.errors import EvidenceError
 from mission_control.evidence.geo_restriction import live_restrictions, restriction_fingerprint
 from mission_control.verification.aws import AwsError
 from mission_control.verification.collectors.cloudfront import (
-    DEFAULT_BEHAVIOUR,
     CloudFrontSnapshot,
     behaviours,
+    serving_behaviour,
 )
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.registry import probe
@@ -33,14 +32,24 @@ MAX_TTL_DEFAULT = 31536000
 
 
 @probe(
-    "cloudfront.origin-failover", collectors=("cloudfront",), actions=("cloudfront:GetDistributionConfig",)
+    "cloudfront.origin-failover",
+    config_keys=("distributions",),
+    collectors=("cloudfront",),
+    actions=("cloudfront:GetDistributionConfig",),
+    fix=(
+        "Give each distribution an origin group (a primary and a secondary origin) failing over on 500, "
+        "502, 503 and 504, and route the API's paths (health_check_paths) to it."
+    ),
 )
 def origin_failover(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
     """The API's paths (health_check_paths stand for them) must be served through a failover origin group.
 
     A distribution without any origin group fails: checking "all groups are good" over no groups
-    would pass it, which is the bug this probe exists to avoid.
+    would pass it, which is the bug this probe exists to avoid. Without API paths there is nothing to
+    route, so the probe fails rather than judge the default behaviour alone.
     """
+    if not config.health_check_paths:
+        return not_configured("cloudfront.origin-failover", "health_check_paths", config.name)
 
     def judge(distribution_id: str, distribution: dict[str, Any]) -> Judgement:
         facts, problems = _failover(distribution_id, distribution, config.health_check_paths)
@@ -60,8 +69,13 @@ def origin_failover(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot
 
 @probe(
     "cloudfront.cache-ttls",
+    config_keys=("distributions", "max_default_ttl", "max_max_ttl"),
     collectors=("cloudfront",),
     actions=("cloudfront:GetDistributionConfig", "cloudfront:GetCachePolicy"),
+    fix=(
+        "Lower every behaviour's DefaultTTL to max_default_ttl and its MaxTTL to max_max_ttl or less, in "
+        "its cache policy or its legacy settings."
+    ),
 )
 def cache_ttls(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
     """Every behaviour's effective TTLs, from its cache policy when it has one, stay under the ceilings."""
@@ -143,9 +157,7 @@ def _failover(
         for group in groups
     ]
     failover_groups = [group["id"] for group in described if not _group_problem(distribution_id, group)]
-    routes = {path: _serving(distribution, path) for path in api_paths} or {
-        "*": (DEFAULT_BEHAVIOUR, distribution["DefaultCacheBehavior"])
-    }
+    routes = {path: serving_behaviour(distribution, path) for path in api_paths}
     served = {
         path: {"behaviour": label, "target": behaviour["TargetOriginId"]}
         for path, (label, behaviour) in routes.items()
@@ -173,21 +185,6 @@ def _group_problem(distribution_id: str, group: dict[str, Any]) -> str:
     if missing:
         return f"origin group {group['id']} of distribution {distribution_id} does not fail over on {missing}"
     return ""
-
-
-def _serving(distribution: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
-    """The behaviour CloudFront routes `path` to: the first matching path pattern, else the default."""
-    return next(
-        (label, behaviour)
-        for label, behaviour in behaviours(distribution)
-        if label == DEFAULT_BEHAVIOUR or _pattern_matches(label, path)
-    )
-
-
-def _pattern_matches(pattern: str, path: str) -> bool:
-    """CloudFront path patterns: case-sensitive, `*` any characters, `?` one, the leading / optional."""
-    regex = re.escape(pattern.lstrip("/")).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, path.lstrip("/")) is not None
 
 
 def _ttls(
@@ -220,7 +217,14 @@ def _ttl_problems(where: str, ttls: dict[str, Any], config: EnvironmentConfig) -
 
 
 @probe(
-    "cloudfront.geo-restriction", collectors=("cloudfront",), actions=("cloudfront:GetDistributionConfig",)
+    "cloudfront.geo-restriction",
+    config_keys=("distributions",),
+    collectors=("cloudfront",),
+    actions=("cloudfront:GetDistributionConfig",),
+    fix=(
+        "Review each distribution's geo restriction and attest it: mission-control evidence attest "
+        "cloudfront.geo-restriction (a changed restriction voids the attestation)."
+    ),
 )
 def geo_restriction(config: EnvironmentConfig, *, cloudfront: CloudFrontSnapshot) -> ProbeResult:
     """No API proves a policy is intentional, so this stays manual; it records the live restrictions and

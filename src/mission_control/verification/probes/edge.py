@@ -3,19 +3,28 @@ and run with a role both Lambda and Lambda@Edge may assume."""
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import hashlib
+import json
 from typing import Any
 
 from mission_control.verification.aws import AwsError
 from mission_control.verification.collectors.cloudfront import (
-    DEFAULT_BEHAVIOUR,
     CloudFrontSnapshot,
     behaviours,
+    serving_behaviour,
 )
 from mission_control.verification.collectors.lambda_edge import EDGE_REGION, LambdaEdgeSnapshot, published
 from mission_control.verification.config import EnvironmentConfig
 from mission_control.verification.registry import probe
-from mission_control.verification.results import ProbeResult, errored, failing, not_configured, verified
+from mission_control.verification.results import (
+    ProbeResult,
+    Status,
+    errored,
+    failing,
+    not_configured,
+    verified,
+)
+from mission_control.verification.trust_policy import ServiceTrust, Trust, service_trust
 
 # AWS's documented Lambda@Edge quotas for viewer-request and viewer-response functions.
 VIEWER_MEMORY_MB = 128
@@ -25,20 +34,39 @@ EDGE_SERVICES = ("lambda.amazonaws.com", "edgelambda.amazonaws.com")
 _EDGE_ACTIONS = ("lambda:ListVersionsByFunction", "cloudfront:GetDistributionConfig")
 
 
-@probe("edge.auth-handler", collectors=("lambda_edge", "cloudfront"), actions=_EDGE_ACTIONS)
+@probe(
+    "edge.auth-handler",
+    config_keys=("edge_auth_function", "distributions"),
+    collectors=("lambda_edge", "cloudfront"),
+    actions=_EDGE_ACTIONS,
+    fix=(
+        "Associate a published version of edge_auth_function with viewer-request on every behaviour "
+        "serving the API's paths, within Lambda@Edge's viewer quotas (128 MB, 5 s, 1 MB)."
+    ),
+)
 def auth_handler(
     config: EnvironmentConfig, *, lambda_edge: LambdaEdgeSnapshot, cloudfront: CloudFrontSnapshot
 ) -> ProbeResult:
-    """Viewer-request on every distribution's default behaviour, within the viewer-event quotas."""
+    """Viewer-request on every behaviour that serves the API's paths (health_check_paths stand for them,
+    routed as CloudFront routes them), within the viewer-event quotas."""
     item_id = "edge.auth-handler"
-    for key in ("edge_auth_function", "distributions"):
+    for key in ("edge_auth_function", "distributions", "health_check_paths"):
         if not getattr(config, key):
             return not_configured(item_id, key, config.name)
     name = str(config.edge_auth_function)
     return _edge_function(item_id, name, config, lambda_edge, cloudfront, "viewer-request", viewer=True)
 
 
-@probe("edge.redirects", collectors=("lambda_edge", "cloudfront"), actions=_EDGE_ACTIONS)
+@probe(
+    "edge.redirects",
+    config_keys=("edge_redirect_function", "distributions"),
+    collectors=("lambda_edge", "cloudfront"),
+    actions=_EDGE_ACTIONS,
+    fix=(
+        "Associate a published version of edge_redirect_function with origin-request on a behaviour of "
+        "every distribution."
+    ),
+)
 def redirects(
     config: EnvironmentConfig, *, lambda_edge: LambdaEdgeSnapshot, cloudfront: CloudFrontSnapshot
 ) -> ProbeResult:
@@ -51,11 +79,22 @@ def redirects(
     return _edge_function(item_id, name, config, lambda_edge, cloudfront, "origin-request", viewer=False)
 
 
-@probe("edge.iam-role", collectors=("lambda_edge", "cloudfront"), actions=("iam:GetRole", *_EDGE_ACTIONS))
+@probe(
+    "edge.iam-role",
+    config_keys=("edge_role", "edge_auth_function", "edge_redirect_function"),
+    collectors=("lambda_edge", "cloudfront"),
+    actions=("iam:GetRole", *_EDGE_ACTIONS),
+    fix=(
+        "Let both lambda.amazonaws.com and edgelambda.amazonaws.com assume edge_role and run the edge "
+        "functions' versions with it; attest a trust policy whose conditions depend on the request."
+    ),
+)
 def iam_role(
     config: EnvironmentConfig, *, lambda_edge: LambdaEdgeSnapshot, cloudfront: CloudFrontSnapshot
 ) -> ProbeResult:
-    """The role trusts both services for sts:AssumeRole, and the versions in use run with it."""
+    """The role's trust policy, evaluated as IAM evaluates it, lets both services sts:AssumeRole, and the
+    versions in use run with it. A trust that hangs on request values (aws:SourceArn, ...) is `manual`:
+    it needs a reviewed attestation, bound to the fingerprint of what was judged."""
     item_id = "edge.iam-role"
     for key in ("edge_role", "edge_auth_function", "edge_redirect_function"):
         if not getattr(config, key):
@@ -63,19 +102,24 @@ def iam_role(
     role_name = str(config.edge_role)
     errors: list[str] = []
     problems: list[str] = []
-    facts: dict[str, Any] = {"role": role_name, "trusted_services": [], "function_roles": {}}
+    conditional: list[ServiceTrust] = []
+    facts: dict[str, Any] = {"role": role_name, "trust": {}, "trusted_services": [], "function_roles": {}}
     if isinstance(lambda_edge.role, AwsError):
         errors.append(str(lambda_edge.role))
     elif lambda_edge.role is None:
         problems.append(f"role {role_name} not found")
     else:
-        trusted = trusted_services(lambda_edge.role["AssumeRolePolicyDocument"])
-        facts["trusted_services"] = sorted(trusted)
+        document = lambda_edge.role["AssumeRolePolicyDocument"]
+        facts["trust_policy"] = document
+        verdicts = [service_trust(document, service) for service in EDGE_SERVICES]
+        facts["trust"] = {verdict.service: verdict.to_dict() for verdict in verdicts}
+        facts["trusted_services"] = sorted(v.service for v in verdicts if v.trust is Trust.TRUSTED)
         problems.extend(
-            f"role {role_name} does not trust {service} for sts:AssumeRole"
-            for service in EDGE_SERVICES
-            if service not in trusted
+            f"role {role_name} does not trust {v.service} for sts:AssumeRole: {v.reason}"
+            for v in verdicts
+            if v.trust is Trust.NOT_TRUSTED
         )
+        conditional = [v for v in verdicts if v.trust is Trust.CONDITIONAL]
     for name in dict.fromkeys((config.edge_auth_function, config.edge_redirect_function)):
         versions = lambda_edge.functions[str(name)]
         if isinstance(versions, AwsError):
@@ -95,6 +139,17 @@ def iam_role(
         return errored(item_id, "; ".join(errors), **facts)
     if problems:
         return failing(item_id, "; ".join(problems), **facts)
+    if conditional:
+        conditions = sorted(
+            {json.dumps(c["condition"], sort_keys=True) for v in conditional for c in v.conditions}
+        )
+        return ProbeResult(
+            item_id,
+            Status.MANUAL,
+            f"needs a reviewed attestation: role {role_name} trusts "
+            f"{' and '.join(v.service for v in conditional)} only under {'; '.join(conditions)}",
+            {**facts, "fingerprint": _fingerprint(facts)},
+        )
     return verified(
         item_id,
         f"role {role_name} trusts {' and '.join(EDGE_SERVICES)}, and both edge functions run with it",
@@ -102,21 +157,10 @@ def iam_role(
     )
 
 
-def trusted_services(document: dict[str, Any]) -> set[str]:
-    """Services an Allow statement lets call sts:AssumeRole; Deny statements are not read."""
-    statements = document.get("Statement", [])
-    services: set[str] = set()
-    for statement in [statements] if isinstance(statements, dict) else statements:
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") != "Allow" or not any(
-            fnmatchcase("sts:assumerole", action.lower()) for action in actions
-        ):
-            continue
-        principal = statement.get("Principal", {})
-        service = principal.get("Service", []) if isinstance(principal, dict) else []
-        services.update([service] if isinstance(service, str) else service)
-    return services
+def _fingerprint(facts: dict[str, Any]) -> str:
+    """SHA-256 of everything the verdict was drawn from: a changed policy or role voids an attestation."""
+    judged = {key: facts[key] for key in ("role", "trust_policy", "function_roles")}
+    return hashlib.sha256(json.dumps(judged, sort_keys=True).encode()).hexdigest()
 
 
 def versions_in_use(
@@ -129,7 +173,7 @@ def versions_in_use(
     associated = {
         version
         for distribution_id in distribution_ids
-        for association in _associations(cloudfront.distributions.get(distribution_id), all_behaviours=True)
+        for association in _associations(cloudfront.distributions.get(distribution_id))
         for function, version in [_function_version(association["function_arn"])]
         if function == name
     }
@@ -147,8 +191,8 @@ def _edge_function(
     *,
     viewer: bool,
 ) -> ProbeResult:
-    """A published version of the function is associated with `event_type` on every distribution:
-    on the default behaviour for a viewer handler (within viewer quotas), on any behaviour otherwise."""
+    """A published version of the function is associated with `event_type` on every distribution: on
+    each behaviour serving an API path for a viewer handler (within viewer quotas), on any otherwise."""
     versions = lambda_edge.functions[name]
     if isinstance(versions, AwsError):
         return errored(item_id, str(versions), function=name)
@@ -160,7 +204,7 @@ def _edge_function(
         [] if releases else [f"{name} has no published version in {EDGE_REGION}, only $LATEST"]
     )
     associations: dict[str, list[dict[str, str]]] = {}
-    scope = "the default behaviour" if viewer else "any behaviour"
+    routes: dict[str, dict[str, str]] = {}
     for distribution_id in dict.fromkeys(config.distributions):
         distribution = cloudfront.distributions[distribution_id]
         if isinstance(distribution, AwsError):
@@ -169,23 +213,36 @@ def _edge_function(
         if distribution is None:
             problems.append(f"distribution {distribution_id} not found")
             continue
-        found = [
-            a for a in _associations(distribution, all_behaviours=not viewer) if a["event_type"] == event_type
-        ]
+        if viewer:
+            routes[distribution_id] = {
+                path: serving_behaviour(distribution, path)[0] for path in config.health_check_paths
+            }
+            chosen = set(routes[distribution_id].values())
+        else:
+            chosen = {label for label, _ in behaviours(distribution)}
+        found = [a for a in _associations(distribution, chosen) if a["event_type"] == event_type]
         associations[distribution_id] = found
-        targets = [_function_version(association["function_arn"]) for association in found]
-        ours = [version for function, version in targets if function == name]
-        if not ours:
+        ours = [(a["behaviour"], *_function_version(a["function_arn"])) for a in found]
+        ours = [(label, version) for label, function, version in ours if function == name]
+        if viewer:
+            problems.extend(
+                f"distribution {distribution_id} has no {event_type} association with {name} on "
+                f"behaviour {label}, which serves {', '.join(_paths_of(routes[distribution_id], label))}"
+                for label in sorted(chosen)
+                if label not in {covered for covered, _ in ours}
+            )
+        elif not ours:
             problems.append(
-                f"distribution {distribution_id} has no {event_type} association with {name} on {scope}"
+                f"distribution {distribution_id} has no {event_type} association with {name} on any behaviour"
             )
         problems.extend(
             f"distribution {distribution_id} uses {name} version {version}, which is not published"
-            for version in ours
+            for version in dict.fromkeys(version for _, version in ours)
             if version not in releases
         )
     facts: dict[str, Any] = {"function": name, "published_versions": releases, "associations": associations}
     if viewer:
+        facts["api_behaviours"] = routes
         in_use = versions_in_use(name, versions, cloudfront, config.distributions)
         facts["versions_checked_for_quotas"] = [_quota_facts(version) for version in in_use]
         problems.extend(problem for version in in_use for problem in _quota_problems(name, version))
@@ -193,6 +250,7 @@ def _edge_function(
         return errored(item_id, "; ".join(errors), **facts)
     if problems:
         return failing(item_id, "; ".join(problems), **facts)
+    scope = "every behaviour serving the API" if viewer else "a behaviour"
     return verified(
         item_id,
         f"{name} is published and associated with {event_type} on {scope} of all "
@@ -201,19 +259,20 @@ def _edge_function(
     )
 
 
+def _paths_of(routes: dict[str, str], label: str) -> list[str]:
+    return [path for path, serving in routes.items() if serving == label]
+
+
 def _associations(
-    distribution: dict[str, Any] | AwsError | None, *, all_behaviours: bool
+    distribution: dict[str, Any] | AwsError | None, labels: set[str] | None = None
 ) -> list[dict[str, str]]:
+    """The Lambda@Edge associations of the behaviours named `labels` (all behaviours when None)."""
     if not isinstance(distribution, dict):
         return []
-    chosen = (
-        behaviours(distribution)
-        if all_behaviours
-        else [(DEFAULT_BEHAVIOUR, distribution["DefaultCacheBehavior"])]
-    )
     return [
         {"behaviour": label, "event_type": item["EventType"], "function_arn": item["LambdaFunctionARN"]}
-        for label, behaviour in chosen
+        for label, behaviour in behaviours(distribution)
+        if labels is None or label in labels
         for item in behaviour.get("LambdaFunctionAssociations", {}).get("Items", [])
     ]
 

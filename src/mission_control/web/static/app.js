@@ -19,6 +19,7 @@
   const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
   const proofLabels = JSON.parse(dashboard.dataset.proofLabels || "{}");
   const evidenceLabels = JSON.parse(dashboard.dataset.evidenceLabels || "{}");
+  const statusLabels = JSON.parse(dashboard.dataset.statusLabels || "{}");
   const verificationStatus = document.querySelector('[data-field="verification-status"]');
   const verifyButton = document.getElementById("verify-now");
 
@@ -29,9 +30,47 @@
     return iso.slice(0, 16).replace("T", " ") + " UTC";
   }
 
+  // The facts as the server renders them (templates/_facts.html): a key/value list, never raw JSON.
+  function factValue(value) {
+    if (value === null || value === undefined) return document.createTextNode("—");
+    if (value === true || value === false) return document.createTextNode(value ? "yes" : "no");
+    if (Array.isArray(value)) {
+      if (!value.some(function (inner) { return inner && typeof inner === "object" && !Array.isArray(inner); })) {
+        return document.createTextNode(value.length ? value.join(", ") : "none");
+      }
+      const list = document.createElement("ul");
+      list.className = "facts-items";
+      value.forEach(function (inner) {
+        const entry = document.createElement("li");
+        entry.appendChild(factValue(inner));
+        list.appendChild(entry);
+      });
+      return list;
+    }
+    if (typeof value === "object") {
+      const list = document.createElement("dl");
+      list.className = "facts-list";
+      Object.keys(value).forEach(function (key) {
+        const pair = document.createElement("div");
+        const term = document.createElement("dt");
+        const definition = document.createElement("dd");
+        term.textContent = key.replace(/_/g, " ");
+        definition.appendChild(factValue(value[key]));
+        pair.appendChild(term);
+        pair.appendChild(definition);
+        list.appendChild(pair);
+      });
+      return list;
+    }
+    return document.createTextNode(String(value));
+  }
+
   function applyItem(element, item) {
     element.dataset.version = String(item.version);
-    element.classList.toggle("done", item.done);
+    element.className = element.className.replace(/\bstatus-[\w-]+/, "status-" + item.status);
+    const pill = element.querySelector('[data-field="pill"]');
+    pill.className = "pill pill-" + item.status;
+    pill.textContent = statusLabels[item.status] || item.status;
     element.querySelector('[data-field="regressed"]').hidden = !item.regressed;
     const proof = element.querySelector('[data-field="proof"]');
     const facts = element.querySelector('[data-field="facts"]');
@@ -40,8 +79,10 @@
     proof.textContent = proofResult
       ? proofLabels[proofResult.status] + " — " + proofResult.summary + " (checked " + formatWhen(proofResult.verified_at) + ")"
       : "";
-    facts.textContent = proofResult ? JSON.stringify(proofResult.facts, null, 2) : "";
-    facts.closest("details").hidden = !proofResult || Object.keys(proofResult.facts).length === 0;
+    facts.replaceChildren();
+    const hasFacts = Boolean(proofResult) && Object.keys(proofResult.facts).length > 0;
+    if (hasFacts) facts.appendChild(factValue(proofResult.facts));
+    facts.hidden = !hasFacts;
     const evidence = element.querySelector('[data-field="evidence"]');
     evidence.dataset.state = item.evidence ? item.evidence.state : "";
     evidence.textContent = item.evidence
@@ -51,17 +92,90 @@
         }).join("; ")
       : "";
     element.querySelectorAll('input[name="version"]').forEach(function (input) { input.value = item.version; });
-    const box = element.querySelector('input[type="checkbox"]');
+    const box = element.querySelector('.check-form input[type="checkbox"]');
     if (box && !element.classList.contains("saving")) { box.indeterminate = false; box.checked = item.checked; }
     element.querySelector('[data-field="checked-meta"]').textContent =
       item.checked ? "Ticked by " + item.checked_by + " on " + formatWhen(item.checked_at) : "";
-    element.querySelector('[data-field="owner"]').textContent = item.owner || "nobody yet";
+    element.querySelector('[data-field="owner"]').textContent = item.owner || "no owner";
     element.querySelector('[data-field="note"]').textContent = item.note;
     const owner = element.querySelector('input[name="owner"]');
     const note = element.querySelector('textarea[name="note"]');
     if (owner && document.activeElement !== owner) owner.value = item.owner || "";
     if (note && document.activeElement !== note) note.value = item.note;
   }
+
+  // The top of the page and an item's drills are rendered by the server; the script only swaps them in.
+  function fetchFragment(path) {
+    return fetch(path, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; });
+  }
+
+  function refreshSummary() {
+    const summary = document.getElementById("summary");
+    return fetchFragment("/environments/" + encodeURIComponent(environment) + "/summary")
+      .then(function (html) { if (html !== null) summary.innerHTML = html; });
+  }
+
+  function refreshDrills(itemId) {
+    const element = itemElement(itemId);
+    const drills = element && element.querySelector('[data-field="drills"]');
+    if (!drills) return Promise.resolve();
+    return fetchFragment("/environments/" + encodeURIComponent(environment) + "/items/" +
+                         encodeURIComponent(itemId) + "/drills")
+      .then(function (html) {
+        if (html === null) return;
+        const box = drills.querySelector('input[name="allow_writes"]');
+        const keep = box ? box.checked : false;
+        drills.outerHTML = html;
+        const fresh = element.querySelector('[data-field="drills"] input[name="allow_writes"]');
+        if (fresh) fresh.checked = keep;
+      });
+  }
+
+  // A closed history is only marked stale, and fetched when someone opens it.
+  function refreshHistory(itemId) {
+    const element = itemElement(itemId);
+    const history = element && element.querySelector('[data-field="history"]');
+    if (!history) return Promise.resolve();
+    if (!history.open) { history.dataset.stale = "true"; return Promise.resolve(); }
+    return fetchFragment("/environments/" + encodeURIComponent(environment) + "/items/" +
+                         encodeURIComponent(itemId) + "/recent-history")
+      .then(function (html) {
+        if (html === null) return;
+        const open = history.open;
+        history.outerHTML = html;
+        element.querySelector('[data-field="history"]').open = open;
+      });
+  }
+
+  dashboard.addEventListener("toggle", function (event) {
+    const history = event.target;
+    if (history.dataset && history.dataset.field === "history" && history.open && history.dataset.stale) {
+      refreshHistory(history.closest(".item").dataset.item);
+    }
+  }, true);  // toggle does not bubble: listen while it is captured
+
+  function showDrillRunning(itemId, drill) {
+    const element = itemElement(itemId);
+    const line = element && element.querySelector('.drill-last[data-drill="' + drill + '"]');
+    if (!line) return;
+    line.replaceChildren();
+    const name = document.createElement("strong");
+    name.textContent = drill;
+    const pill = document.createElement("span");
+    pill.className = "pill pill-running";
+    pill.textContent = "⏳ Running…";
+    line.append(name, ": ", pill);
+  }
+
+  function openItemInHash() {
+    const match = /^#item-(.+)$/.exec(window.location.hash);
+    const element = match && itemElement(decodeURIComponent(match[1]));
+    const details = element && element.querySelector(".item-details");
+    if (details) details.open = true;
+  }
+  openItemInHash();
+  window.addEventListener("hashchange", openItemInHash);
 
   function applyChecklist(checklist) {
     document.querySelectorAll('[data-counter="completed"]').forEach(function (e) { e.textContent = checklist.completed; });
@@ -84,7 +198,9 @@
 
   function showVerification(state) {
     if (!verificationStatus) return;
-    if (state.progress) {
+    if (state.progress && state.progress.status === "queued") {
+      verificationStatus.textContent = "Queued: waiting to start…" + (state.problem ? " " + state.problem : "");
+    } else if (state.progress) {
       verificationStatus.textContent = "Verifying… " + state.progress.done + " / " + state.progress.total + " steps";
     } else if (state.last_run) {
       const run = state.last_run;
@@ -112,6 +228,7 @@
         return response.json();
       })
       .then(applyChecklist)
+      .then(refreshSummary)
       .finally(function () {
         refreshing = null;
         if (refreshAgain) { refreshAgain = false; refresh(); }
@@ -169,9 +286,10 @@
     });
   }
 
+  // Only an item's own tick saves; other boxes (a drill's "it may write" confirmation) are plain inputs.
   dashboard.addEventListener("change", function (event) {
     const box = event.target;
-    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox" || !box.closest(".check-form")) return;
     const element = box.closest(".item");
     const wanted = box.checked;
     box.checked = !wanted;        // keep showing the stored state...
@@ -219,15 +337,42 @@
     source.addEventListener("open", function () {
       liveStatus.textContent = "Live: changes by your team appear here as they happen.";
       refresh();
+      // A drill that ended before the stream opened sent its news to no one: ask for it now.
+      document.querySelectorAll(".drill-last .pill-running").forEach(function (pill) {
+        refreshDrills(pill.closest(".item").dataset.item);
+      });
     });
     source.addEventListener("change", function (event) {
       refresh();
       const data = JSON.parse(event.data);
       if (data.action && data.action.indexOf("verification.") === 0) refreshVerification();
+      if (data.action === "drill" && data.item_id) refreshDrills(data.item_id);
+      if (data.item_id) refreshHistory(data.item_id);
     });
     source.addEventListener("progress", function (event) {
       const data = JSON.parse(event.data);
-      showVerification({ progress: { done: data.done, total: data.total } });
+      if (data.action === "job.failed") {
+        liveStatus.textContent = "The background " + data.job + " failed: " + data.reason;
+        refreshVerification();
+        document.querySelectorAll(".drill-last .pill-running").forEach(function (pill) {
+          refreshDrills(pill.closest(".item").dataset.item);
+        });
+        return;
+      }
+      if (data.action === "drill.progress") {
+        document.querySelectorAll('.drill-last[data-drill="' + data.drill + '"]').forEach(function (line) {
+          const itemId = line.closest(".item").dataset.item;
+          // once the job has ended, the server's fragment shows the recorded outcome
+          if (data.status === "succeeded") refreshDrills(itemId); else showDrillRunning(itemId, data.drill);
+        });
+        return;
+      }
+      if (data.status === "succeeded") { refreshVerification(); return; }
+      showVerification({ progress: { done: data.done, total: data.total, status: data.status } });
+    });
+    source.addEventListener("signed-out", function () {
+      source.close();
+      liveStatus.textContent = "Live updates stopped: you are signed out. Reload the page to sign in again.";
     });
     source.addEventListener("error", function () {
       liveStatus.textContent = "Live updates interrupted; reconnecting…";

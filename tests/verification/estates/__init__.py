@@ -14,6 +14,7 @@ ZONE = "spaceduck.example."
 API = "api.spaceduck.example"
 ENDPOINTS = {PRIMARY: "use1.api.spaceduck.example", SECONDARY: "apse1.api.spaceduck.example"}
 ACCOUNT = "123456789012"
+ALIAS_TARGETS = {"PRIMARY": "d1.cloudfront.net", "SECONDARY": "d2.cloudfront.net"}
 DR_VAULT = f"arn:aws:backup:{SECONDARY}:{ACCOUNT}:backup-vault:dr"
 
 CONFIG = EnvironmentConfig(
@@ -63,6 +64,7 @@ def latency_record(region: str, *, ttl: int = 60, health_check_id: str | None = 
 
 
 def failover_record(role: str, *, health_check_id: str | None = None) -> dict[str, Any]:
+    """A failover alias to a regional CloudFront distribution (d1 for PRIMARY, d2 for SECONDARY)."""
     record: dict[str, Any] = {
         "Name": API,
         "Type": "A",
@@ -70,7 +72,7 @@ def failover_record(role: str, *, health_check_id: str | None = None) -> dict[st
         "Failover": role,
         "AliasTarget": {
             "HostedZoneId": "Z2FDTNDATAQYW2",
-            "DNSName": "d1.cloudfront.net",
+            "DNSName": f"{ALIAS_TARGETS[role]}.",
             "EvaluateTargetHealth": True,
         },
     }
@@ -126,6 +128,11 @@ def stub_table(
     dynamodb.add("DescribeContinuousBackups", {"TableName": name}, {"ContinuousBackupsDescription": backups})
 
 
+def stub_no_global_table(dynamodb: ModelStub, name: str) -> None:
+    """DescribeGlobalTable's answer for a table that is no legacy (2017.11.29) global table."""
+    dynamodb.add_error("DescribeGlobalTable", {"GlobalTableName": name}, "GlobalTableNotFoundException")
+
+
 def stub_missing_table(dynamodb: ModelStub, name: str) -> None:
     dynamodb.add_error("DescribeTable", {"TableName": name}, "ResourceNotFoundException")
 
@@ -134,14 +141,19 @@ def stub_backup_plan(
     backup: ModelStub,
     *,
     resources: list[str],
+    destination: ModelStub,
     vault: str = DR_VAULT,
     not_resources: list[str] | None = None,
     plan_id: str = "plan-1",
 ) -> None:
-    """The account's only backup plan: a daily rule copying to `vault`, selecting `resources`."""
-    backup.add(
-        "ListBackupPlans", {}, {"BackupPlansList": [{"BackupPlanId": plan_id, "BackupPlanName": "dr"}]}
-    )
+    """The account's only backup plan: a daily rule copying to `vault`, selecting `resources`.
+
+    `destination` stubs the backup client of the vault's region, where the vault exists; DynamoDB is
+    opted in to AWS Backup in the primary region.
+    """
+    plan_arn = f"arn:aws:backup:{PRIMARY}:{ACCOUNT}:backup-plan:{plan_id}"
+    summary = {"BackupPlanId": plan_id, "BackupPlanName": "dr", "BackupPlanArn": plan_arn}
+    backup.add("ListBackupPlans", {}, {"BackupPlansList": [summary]})
     rule = {
         "RuleName": "daily",
         "TargetBackupVaultName": "main",
@@ -168,6 +180,15 @@ def stub_backup_plan(
         "GetBackupSelection",
         {"BackupPlanId": plan_id, "SelectionId": "selection-1"},
         {"BackupSelection": selection, "BackupPlanId": plan_id, "SelectionId": "selection-1"},
+    )
+    settings = {
+        "ResourceTypeOptInPreference": {"DynamoDB": True},
+        "ResourceTypeManagementPreference": {"DynamoDB": True},
+    }
+    backup.add("DescribeRegionSettings", {}, settings)
+    name = vault.split(":")[-1]
+    destination.add(
+        "DescribeBackupVault", {"BackupVaultName": name}, {"BackupVaultName": name, "BackupVaultArn": vault}
     )
 
 
