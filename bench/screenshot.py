@@ -88,10 +88,10 @@ class DemoProcess:
         started = time.monotonic()
         self.process.send_signal(signal.SIGINT)
         try:
-            rest, _ = self.process.communicate(timeout=20)
+            _, rest = self.process.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            rest, _ = self.process.communicate()
+            _, rest = self.process.communicate()
         self.output += rest or ""
         self.process = None
         return time.monotonic() - started

@@ -24,6 +24,8 @@ import pytest
 from bench.screenshot import DESKTOP, PHONE, DemoProcess, capture, signed_in_page
 from playwright.sync_api import Browser, Page, expect
 
+from mission_control.cli.server import GRACEFUL_SHUTDOWN_SECONDS
+
 pytestmark = pytest.mark.browser
 
 DRILL_SECONDS = 60_000  # a drill restores tables on moto: seconds, on a loaded machine more
@@ -130,7 +132,7 @@ def test_every_drill_passes_on_the_demo_once_its_defect_is_fixed(browser: Browse
     expect(page.locator('[id="item-edge.latency"] [data-field="pill"]')).to_have_text("📎 Evidenced")
 
 
-def test_the_demo_keeps_its_password_and_progress_across_a_restart_and_stops_within_a_second(
+def test_the_demo_keeps_its_password_and_progress_across_a_restart_and_stops_without_waiting_out_its_open_stream(
     browser: Browser, tmp_path: Path
 ) -> None:
     demo = DemoProcess(tmp_path / "data")
@@ -144,7 +146,10 @@ def test_the_demo_keeps_its_password_and_progress_across_a_restart_and_stops_wit
         assert f"mission-control verify --config {tmp_path / 'data' / 'mission-control.toml'}" in demo.output
     finally:
         seconds = demo.stop()
-    assert seconds < 1.0, f"Ctrl-C with a dashboard open took {seconds:.2f} s"
+    # The dashboard's event stream is ended by the server, not cancelled when the graceful wait runs
+    # out: a quiet machine stops in about 0.25 s, a loaded one in about 1 s (see the issue 12 note).
+    assert "timeout graceful shutdown exceeded" not in demo.output
+    assert seconds < GRACEFUL_SHUTDOWN_SECONDS, f"Ctrl-C with a dashboard open took {seconds:.2f} s"
     assert "Traceback" not in demo.output
 
     demo.start()

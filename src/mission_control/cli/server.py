@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 commands = typer.Typer()
 MAX_CONNECTIONS = 500  # per server process (each open dashboard holds one for its live updates)
 HEADER_TIMEOUT_SECONDS = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 3  # what a stopping server waits for open requests before cancelling them
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port.")]
@@ -55,13 +56,13 @@ def _run_server(
     if workers > 1:
         uvicorn.run(
             "mission_control.cli.server:serving_app", factory=True, workers=workers,
-            host=host, port=port, timeout_graceful_shutdown=3, log_level="info", proxy_headers=False, **options,
+            host=host, port=port, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS, log_level="info", proxy_headers=False, **options,
         )  # fmt: skip
         return
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
-            """Ctrl-C ends the open dashboards' event streams first, so stopping takes no 3 s wait."""
+            """Ctrl-C ends the open dashboards' event streams first, so stopping does not wait them out."""
             app_instance.state.live_events.end_streams()
             super().handle_exit(sig, frame)
 
@@ -70,7 +71,7 @@ def _run_server(
             app_instance,
             host=host,
             port=port,
-            timeout_graceful_shutdown=3,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             log_level="info",
             proxy_headers=False,
             **options,
