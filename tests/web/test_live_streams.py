@@ -115,7 +115,7 @@ def test_a_stream_with_a_live_credential_outlasts_many_rechecks(
     watcher, editor = token_for(database, "vic", "viewer"), token_for(database, "ed", "editor")
     with (
         httpx.Client(
-            base_url=quick_server, headers=bearer(watcher), timeout=httpx.Timeout(10, read=5)
+            base_url=quick_server, headers=bearer(watcher), timeout=httpx.Timeout(10, read=15)
         ) as client,
         client.stream("GET", EVENTS) as stream,
     ):
