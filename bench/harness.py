@@ -136,7 +136,8 @@ class Measured:
     command: list[str]
     exit_code: int
     wall_seconds: float
-    peak_rss_mib: float
+    peak_rss_mib: float  # the largest single process of the command's tree (ru_maxrss)
+    peak_tree_rss_mib: float  # the most its processes held together, sampled every 0.1 s
     cpu_seconds: float
     moto_cpu_seconds: float  # this process's CPU time during the run: the moto server serving it
     requests: Counter[str]
@@ -167,12 +168,16 @@ def run_measured(
             [sys.executable, "-c", _LAUNCHER, usage_file.name, *command],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=cwd,
         )  # fmt: skip
+        tree_peak = [0]
+        sampler = threading.Thread(target=_sample_tree_rss, args=(process, tree_peak), daemon=True)
+        sampler.start()
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
         wall = time.perf_counter() - started
+        sampler.join()
         log_file.seek(0)
         tail = log_file.read().decode(errors="replace")[-3000:]
         maxrss, cpu = (usage_file.read().split() or ["0", "0"])[:2]
@@ -181,11 +186,38 @@ def run_measured(
         exit_code=process.returncode,
         wall_seconds=wall,
         peak_rss_mib=int(maxrss) / 1024,
+        peak_tree_rss_mib=tree_peak[0] / 1024,
         cpu_seconds=float(cpu),
         moto_cpu_seconds=_own_cpu_seconds() - moto_cpu_before,
         requests=requests.counts() - before,
         output_tail=tail,
     )
+
+
+def _sample_tree_rss(launcher: subprocess.Popen[bytes], peak: list[int]) -> None:
+    """Until `launcher` exits: the highest sum of VmRSS (KiB) over its descendants (not itself)."""
+    while launcher.poll() is None:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
+        total, pending = 0, list(children.get(launcher.pid, []))
+        while pending:
+            pid = pending.pop()
+            pending.extend(children.get(pid, []))
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+            )
+        peak[0] = max(peak[0], total)
+        time.sleep(0.1)
 
 
 def _own_cpu_seconds() -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -173,3 +175,21 @@ def test_assumed_credentials_are_never_written_to_disk_or_the_database(
         content = path.read_bytes()
         leaked = [secret[:8] for secret in fleet_estate.issued_secrets if secret.encode() in content]
         assert not leaked, f"{path} holds assumed-role secrets {leaked}"
+
+
+def test_verify_all_split_across_processes_prints_what_one_process_does(config_file: Path) -> None:
+    """`python -m mission_control` in a real process, as a user starts it: the spawned process verifies
+    its share (the environment on the base credentials) and the documents come back in order."""
+    split = subprocess.run(
+        [sys.executable, "-m", "mission_control", "verify", "--config", str(config_file), "--all",
+         "--processes", "2", "--format", "json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert split.returncode == 1, split.stderr
+    one = json.loads(
+        verify("--config", str(config_file), "--all", "--processes", "1", "--format", "json").stdout
+    )
+    documents = json.loads(split.stdout)["environments"]
+    assert [without_time(document) for document in documents] == [
+        without_time(document) for document in one["environments"]
+    ]

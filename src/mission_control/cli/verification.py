@@ -54,6 +54,16 @@ def verify(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Environments in flight.")
     ] = 8,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=64,
+            help="Processes sharing the fleet (default: one per core, for fleets of 20 environments "
+            "a core and more); environments that share an account stay in one.",
+        ),
+    ] = None,
     route53_rate: Annotated[
         float, typer.Option("--route53-rate", min=0.1, max=10, help="Route53 requests/s per account.")
     ] = 5.0,
@@ -79,7 +89,12 @@ def verify(
     from mission_control.notifications.outbox import Outbox
     from mission_control.verification import fleet_reports, reports
     from mission_control.verification.budgets import Budgets, Rates
-    from mission_control.verification.fleet import fleet_exit_code, summary_state, verify_fleet
+    from mission_control.verification.fleet import (
+        default_processes,
+        fleet_exit_code,
+        summary_state,
+        verify_fleet,
+    )
 
     if fmt not in (*fleet_reports.RENDERERS, "table", *FINDINGS_FORMATS):
         raise common.fail(f"unknown format {fmt!r}: choose table, json, junit, markdown, sarif, ocsf or asff")
@@ -98,6 +113,7 @@ def verify(
             environments, database=database, catalog=catalog, concurrency=concurrency,
             budgets=Budgets(Rates(route53=route53_rate)), actor="cli", on_progress=on_progress,
             outbox=outbox, public_url=common.settings().public_url,
+            processes=processes or default_processes(len(environments)),
         )  # fmt: skip
     _send(database, channels, outbox.queued, stderr)
     single = len(fleet.reports) == 1
