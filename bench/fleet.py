@@ -12,6 +12,7 @@ Finally it renders `/fleet` with 500 environments and times it.
 
     .venv/bin/python bench/fleet.py --json /tmp/fleet.json        # 100 accounts, Prowler over 10
     .venv/bin/python bench/fleet.py --accounts 10 --skip-prowler  # a quick smoke run
+    .venv/bin/python bench/fleet.py --skip-prowler --warm-up --processes 1 2 --repeat 2   # side by side
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ def verify_fleet(
 ) -> dict[str, Any]:
     """`verify --all` as a subprocess (under py-spy, writing collapsed stacks to `profile`, if given), and
     what moto and the stored runs saw of it."""
-    label = f"processes-{processes or 'default'}"
+    label = f"run-{time.monotonic_ns()}"
     database = workdir / f"{label}.db"
     output = workdir / f"{label}.json"
     command = [
@@ -386,7 +387,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--accounts", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[8], help="several values: each with each --processes"
+    )
     parser.add_argument(
         "--processes", type=int, nargs="+", default=[None],
         help="verify's --processes; several values run one after the other (default: verify's own)",
@@ -396,6 +399,12 @@ def main() -> None:
         "--prowler-parallel", type=int, default=3, help="Prowler's documented loop runs 3 at once"
     )
     parser.add_argument("--skip-prowler", action="store_true")
+    parser.add_argument(
+        "--warm-up", action="store_true", help="first an untimed verify, so moto's backends exist"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the --concurrency × --processes set this often"
+    )
     parser.add_argument("--page-environments", type=int, default=500)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
@@ -416,18 +425,21 @@ def main() -> None:
         config = workdir / "mission-control.toml"
         write_config(config, estates)
         requests = log_requests(moto)
-        for processes in arguments.processes:  # side by side, on the same estate, one after the other
-            key = "verify" if processes is None else f"verify --processes {processes}"
-            results[key] = verify_fleet(
-                moto.endpoint_url,
-                requests,
-                accounts,
-                config,
-                workdir,
-                arguments.concurrency,
-                processes,
-                arguments.profile,
-            )
+        if (
+            arguments.warm_up
+        ):  # moto builds each account's and region's backends on first use: not verify's cost
+            log("warm-up run (not reported)")
+            verify_fleet(moto.endpoint_url, requests, accounts, config, workdir, 8, 1, None)
+        for repeat in range(arguments.repeat):  # side by side, on the same estate, one after the other
+            for concurrency in arguments.concurrency:
+                for processes in arguments.processes:
+                    key = f"verify --concurrency {concurrency}" + (
+                        f" --processes {processes}" if processes else ""
+                    )
+                    results[key + (f" (repeat {repeat + 1})" if repeat else "")] = verify_fleet(
+                        moto.endpoint_url, requests, accounts, config, workdir, concurrency, processes,
+                        arguments.profile,
+                    )  # fmt: skip
         if not arguments.skip_prowler:
             prowler = prowler_side_by_side(
                 moto.endpoint_url,

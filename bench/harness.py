@@ -195,20 +195,13 @@ def run_measured(
 
 
 def _sample_tree_rss(launcher: subprocess.Popen[bytes], peak: list[int]) -> None:
-    """Until `launcher` exits: the highest sum of VmRSS (KiB) over its descendants (not itself)."""
+    """Until `launcher` exits: the highest sum of VmRSS (KiB) over its descendants (not itself). It runs
+    in the moto server's process, so it follows /proc's children lists instead of scanning all of /proc."""
     while launcher.poll() is None:
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(parent, []).append(int(entry.name))
-        total, pending = 0, list(children.get(launcher.pid, []))
+        total, pending = 0, _children(launcher.pid)
         while pending:
             pid = pending.pop()
-            pending.extend(children.get(pid, []))
+            pending.extend(_children(pid))
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
@@ -217,7 +210,17 @@ def _sample_tree_rss(launcher: subprocess.Popen[bytes], peak: list[int]) -> None
                 (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
             )
         peak[0] = max(peak[0], total)
-        time.sleep(0.1)
+        time.sleep(0.2)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found.extend(int(child) for child in (task / "children").read_text().split())
+    except OSError:  # the process has just exited
+        pass
+    return found
 
 
 def _own_cpu_seconds() -> float:
