@@ -10,10 +10,13 @@ from xml.etree import ElementTree
 
 import boto3
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mission_control.cli import app
+from mission_control.db.database import Database
 from mission_control.verification.fleet import fleet_exit_code, summary_state
+from mission_control.verification.models import VerificationRun
 from tests.verification.aws_gateway import Gateway
 from tests.verification.fleet_estate import NETWORK, TENANTS, role_arn
 
@@ -109,6 +112,21 @@ def test_bad_fleet_selections_exit_2_with_a_message(config_file: Path, args: lis
     result = verify("--config", str(config_file), *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("processes", ["0", "65", "two"])
+def test_a_bad_process_count_exits_2_before_verifying_and_keeps_the_stored_runs(
+    config_file: Path, processes: str
+) -> None:
+    assert verify("--config", str(config_file), "--all", "--format", "json").exit_code == 1
+    result = verify("--config", str(config_file), "--all", "--processes", processes)
+    assert result.exit_code == 2
+    assert "Invalid value for '--processes'" in result.stderr
+    database = Database(f"sqlite:///{config_file.parent / 'fleet.db'}")
+    with database.read() as session:
+        runs = session.scalars(select(VerificationRun.state)).all()
+    database.dispose()
+    assert runs == ["completed"] * 4  # the first verify's runs, and no new one begun
 
 
 def without_time(document: dict) -> dict:
